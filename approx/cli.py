@@ -1,0 +1,264 @@
+"""The ``approx`` command: parse, call the library, print. No logic lives here.
+
+Bad input ends with exit status 2 and one line on stderr starting ``error:``;
+Ctrl-C keeps finished runs, says how to resume and exits with 130.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import time
+from datetime import datetime
+from pathlib import Path
+from typing import Callable, Sequence
+
+__all__ = ["main"]
+
+EXIT_BAD_INPUT = 2
+EXIT_INTERRUPTED = 130
+EXPERIMENT_KEYS = ("kind", "out", "description", "lang")
+
+
+class CLIError(Exception):
+    """Bad input detected by the command line itself."""
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message):  # one line, no usage dump
+        raise CLIError(message)
+
+
+def _stderr(msg: str) -> None:
+    print(msg, file=sys.stderr, flush=True)
+
+
+def _progress() -> Callable[[str], None]:
+    """Plain progress lines on stderr (a terminal or a log alike)."""
+    return lambda msg: _stderr(f"  {msg}")
+
+
+def _setup_jax(args) -> None:
+    """Process-wide JAX settings, before any array exists."""
+    import jax
+
+    if getattr(args, "x64", False):
+        jax.config.update("jax_enable_x64", True)
+    if getattr(args, "distributed", False):
+        jax.distributed.initialize()
+    if not getattr(args, "no_cache", False) and not os.environ.get("APPROX_NO_CACHE"):
+        cache = Path(os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache")) / "approx" / "jax"
+        try:
+            cache.mkdir(parents=True, exist_ok=True)
+            jax.config.update("jax_compilation_cache_dir", str(cache))
+            jax.config.update("jax_persistent_cache_min_compile_time_secs", 0.2)
+            jax.config.update("jax_persistent_cache_min_entry_size_bytes", 0)
+        except OSError:
+            pass  # no cache is no error
+
+
+def _default_out(kind: str, label: str) -> Path:
+    return Path("runs") / f"{kind}-{label}-{datetime.now().strftime('%Y%m%d-%H%M%S')}"
+
+
+# -- sweep ---------------------------------------------------------------------
+def _add_sweep_args(p: argparse.ArgumentParser) -> None:
+    p.add_argument("config", nargs="?", help="TOML file with sweep settings (flags override it)")
+    p.add_argument("--target", help="target name (sine, nielsen, kink, step, bump, sawtooth, ridge, teacher) or module:function")
+    p.add_argument("--dim", type=int, help="input dimension d")
+    p.add_argument("--widths", help="hidden widths, e.g. 1,2,4 or 1..256 (powers of two)")
+    p.add_argument("--depth", help="hidden layers, e.g. 1 or 1,2,3")
+    p.add_argument("--activation", help="sigmoid (default), tanh, relu, gelu, sin, cos_squasher, ...")
+    p.add_argument("--seeds", type=int, help="initialisations per width")
+    p.add_argument("--steps", type=int, help="optimiser steps per run")
+    p.add_argument("--lr", type=float, help="peak learning rate")
+    p.add_argument("--optimizer", help="adam, adamw, sgd, momentum, nesterov, rmsprop, adagrad, lbfgs")
+    p.add_argument("--schedule", help="constant, cosine (default), warmup_cosine")
+    p.add_argument("--init", help="spread (default) or default (LeCun normal, the frameworks' choice)")
+    p.add_argument("--output-init", help="lstsq (default) or none")
+    p.add_argument("--train-points", type=int, help="uniform random training points")
+    p.add_argument("--test-points", type=int, help="held-out points")
+    p.add_argument("--batch-size", type=int, help="minibatch size (default: full batch)")
+    p.add_argument("--data-seed", type=int, help="seed of the training points")
+    p.add_argument("--bucket-ratio", type=float, help="widths within this ratio share one compiled program")
+    p.add_argument("--x64", action="store_true", default=None, help="float64 throughout")
+    p.add_argument("--out", help="output directory (default: runs/sweep-TARGET-TIME)")
+    p.add_argument("--resume", action="store_true", help="continue a sweep in --out, skipping finished runs")
+    p.add_argument("--lang", choices=("en", "es"), help="figure language")
+    p.add_argument("--no-figure", action="store_true", help="skip the figure")
+    p.add_argument("--no-cache", action="store_true", help="do not use the persistent compilation cache")
+    p.add_argument("--distributed", action="store_true", help="multi-host: call jax.distributed.initialize() first")
+
+
+_SWEEP_FLAGS = {
+    "target": "target", "dim": "dim", "activation": "activation", "seeds": "seeds", "steps": "steps",
+    "lr": "lr", "optimizer": "optimizer", "schedule": "schedule", "init": "init",
+    "output_init": "output_init", "train_points": "train_points", "test_points": "test_points",
+    "batch_size": "batch_size", "data_seed": "data_seed", "bucket_ratio": "bucket_ratio", "x64": "x64",
+}  # fmt: skip
+
+
+def _experiment_file(path: str | None) -> dict:
+    if not path:
+        return {}
+    from approx.config import load_toml
+
+    return load_toml(path)
+
+
+def _split_experiment(data: dict, expected_kind: str, where: str) -> tuple[dict, dict]:
+    meta = {k: data[k] for k in EXPERIMENT_KEYS if k in data}
+    settings = {k: v for k, v in data.items() if k not in EXPERIMENT_KEYS}
+    kind = meta.get("kind", expected_kind)
+    if kind != expected_kind:
+        raise CLIError(f"{where} is a {kind!r} experiment; run it with 'approx run {where}'")
+    return meta, settings
+
+
+def _cmd_sweep(args, data: dict | None = None, where: str | None = None) -> int:
+    from approx.config import ConfigError, SweepConfig, config_from_mapping, parse_widths
+
+    if data is None:
+        data = _experiment_file(args.config)
+        where = args.config
+    meta, settings = _split_experiment(data, "sweep", where or "config")
+    for flag, key in _SWEEP_FLAGS.items():
+        value = getattr(args, flag, None)
+        if value is not None:
+            settings[key] = value
+    if args.widths is not None:
+        settings["widths"] = list(parse_widths(args.widths))
+    if args.depth is not None:
+        settings["depths"] = list(parse_widths(args.depth, "depth"))
+    if "lr" in settings and isinstance(settings["lr"], int) and not isinstance(settings["lr"], bool):
+        settings["lr"] = float(settings["lr"])
+    try:
+        config = config_from_mapping(SweepConfig, settings, where or "options")
+    except TypeError as e:
+        raise ConfigError(str(e)) from None
+    out = Path(args.out or meta.get("out") or _default_out("sweep", config.target.replace(":", "_")))
+    lang = args.lang or meta.get("lang", "en")
+    _setup_jax(argparse.Namespace(x64=config.x64, no_cache=args.no_cache, distributed=args.distributed))
+
+    from approx.sweep import format_table, run_sweep
+
+    total = len(config.widths) * len(config.depths) * config.seeds
+    _stderr(
+        f"approx sweep: {config.target} on [0,1]^{config.dim}, {config.activation}, "
+        f"widths {','.join(map(str, config.widths))} x {config.seeds} seeds = {total} runs, "
+        f"{config.steps} {config.optimizer} steps -> {out}"
+    )
+    try:
+        outcome = run_sweep(config, out, resume=args.resume, progress=_progress(), figures=not args.no_figure, lang=lang)
+    except KeyboardInterrupt:
+        _interrupted(out, "sweep")
+        return EXIT_INTERRUPTED
+    print(format_table(outcome.summary))
+    if outcome.slope is not None:
+        print(f"slope of median test MSE against width (log-log, widths >= 2): {outcome.slope} (95% CI)")
+    if outcome.diverged:
+        print(f"{outcome.diverged} run(s) diverged (loss became NaN/Inf); they are marked diverged=true and left out of the figure")
+    print(f"results: {out / 'results.csv'}")
+    for path in outcome.figures:
+        print(f"figure: {path}")
+    print(f"time: {outcome.wall_seconds:.1f} s (compile {outcome.compile_seconds:.1f} s, train+measure {outcome.run_seconds:.1f} s)")
+    return 0
+
+
+def _interrupted(out: Path, command: str) -> None:
+    from approx.results import read_rows
+
+    n = len(read_rows(out / "results.csv"))
+    _stderr(f"interrupted: {n} finished run(s) kept in {out}; continue with: approx {command} ... --out {out} --resume")
+
+
+# -- run -------------------------------------------------------------------------
+def _cmd_run(args) -> int:
+    from approx.config import load_toml
+
+    data = load_toml(args.experiment)
+    kind = data.get("kind", "sweep")
+    if kind == "sweep":
+        ns = _parser().parse_args(["sweep"])
+        ns.out, ns.resume, ns.lang, ns.no_cache = args.out, args.resume, args.lang, args.no_cache
+        return _cmd_sweep(ns, data, args.experiment)
+    handler = _RUN_KINDS.get(kind)
+    if handler is None:
+        raise CLIError(f"unknown experiment kind {kind!r} in {args.experiment}; valid kinds: sweep, {', '.join(_RUN_KINDS)}")
+    return handler(args, data)
+
+
+_RUN_KINDS: dict[str, Callable] = {}
+
+
+def register_run_kind(kind: str, handler: Callable) -> None:
+    _RUN_KINDS[kind] = handler
+
+
+# -- parser ----------------------------------------------------------------------
+def _parser() -> argparse.ArgumentParser:
+    parser = _Parser(prog="approx", description="Universal approximation, measured: width sweeps of neural networks on JAX.")
+    sub = parser.add_subparsers(dest="command", parser_class=_Parser)
+    p = sub.add_parser("sweep", help="error against width on a target function (default: the Cybenko demo)")
+    _add_sweep_args(p)
+    p.set_defaults(func=_cmd_sweep)
+    p = sub.add_parser("run", help="run an experiment file, e.g. experiments/binary.toml")
+    p.add_argument("experiment", help="TOML experiment file")
+    p.add_argument("--out", help="output directory")
+    p.add_argument("--resume", action="store_true", help="continue a run directory")
+    p.add_argument("--lang", choices=("en", "es"), help="figure language")
+    p.add_argument("--no-cache", action="store_true", help="do not use the persistent compilation cache")
+    p.set_defaults(func=_cmd_run)
+    for name, (add_args, func, help_text) in _EXTRA_COMMANDS.items():
+        p = sub.add_parser(name, help=help_text)
+        add_args(p)
+        p.set_defaults(func=func)
+    return parser
+
+
+_EXTRA_COMMANDS: dict[str, tuple[Callable, Callable, str]] = {}
+
+
+def _load_extensions() -> None:
+    """Subcommands that live with their features (fmnist, figures, bench, scenarios)."""
+    import importlib
+
+    for module in ("approx.cli_fmnist", "approx.cli_figures", "approx.cli_bench", "approx.cli_scenarios"):
+        try:
+            mod = importlib.import_module(module)
+        except ModuleNotFoundError as e:
+            if e.name == module:
+                continue
+            raise
+        mod.register(_EXTRA_COMMANDS, register_run_kind)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    _load_extensions()
+    parser = _parser()
+    try:
+        args = parser.parse_args(argv)
+        if args.command is None:
+            parser.print_help()
+            return 0
+        return args.func(args)
+    except CLIError as e:
+        _stderr(f"error: {e}")
+        return EXIT_BAD_INPUT
+    except KeyboardInterrupt:
+        _stderr("interrupted")
+        return EXIT_INTERRUPTED
+    except (ValueError, OSError) as e:
+        _stderr(f"error: {_one_line(e)}")
+        return EXIT_BAD_INPUT
+
+
+def _one_line(e: Exception) -> str:
+    msg = str(e) or e.__class__.__name__
+    return " ".join(msg.split())
+
+
+if __name__ == "__main__":
+    t0 = time.perf_counter()
+    sys.exit(main())

@@ -1,0 +1,182 @@
+"""Lecture figures: one function per figure, one shared style, English and Spanish.
+
+Figures read records (rows as :mod:`approx.results` writes them) and fitted
+models; they never train. Every figure is saved as PNG (200 dpi) and PDF and
+the functions return the paths written. The style is meant to be read from
+the back of a lecture hall: large type, thick lines, a colour-blind-safe
+palette (Okabe and Ito, 2008), no top or right spines.
+"""
+
+from __future__ import annotations
+
+import math
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Iterable, Mapping, Sequence
+
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt  # noqa: E402
+import numpy as np  # noqa: E402
+
+from approx.analysis import fit_slope, summarize  # noqa: E402
+
+__all__ = ["PALETTE", "LANGS", "lecture_style", "save_figure", "text", "plot_error_vs_width"]
+
+# Okabe-Ito palette: distinguishable under the common colour-vision deficiencies.
+PALETTE = ("#0072B2", "#D55E00", "#009E73", "#CC79A7", "#E69F00", "#56B4E9", "#F0E442", "#000000")
+LANGS = ("en", "es")
+
+_TEXT = {
+    "en": {
+        "width": "hidden width n",
+        "test_mse": "test MSE (squared L2 error)",
+        "test_sup": "sup error  max |f - g|",
+        "median_seeds": "median over {k} seeds",
+        "spread": "min-max over seeds",
+        "fit": "fit: slope {slope}",
+        "barron": "Barron: (2C)²/n",
+        "one_over_n": "reference 1/n",
+        "error_vs_width": "Error against width: {target}",
+        "diverged": "{k} diverged runs left out",
+        "depth": "depth {d}",
+        "l2_panel": "L2 (mean squared) error",
+        "sup_panel": "uniform (sup) error",
+    },
+    "es": {
+        "width": "anchura oculta n",
+        "test_mse": "ECM de prueba (error L2 al cuadrado)",
+        "test_sup": "error uniforme  máx |f - g|",
+        "median_seeds": "mediana de {k} semillas",
+        "spread": "mín-máx entre semillas",
+        "fit": "ajuste: pendiente {slope}",
+        "barron": "Barron: (2C)²/n",
+        "one_over_n": "referencia 1/n",
+        "error_vs_width": "Error frente a anchura: {target}",
+        "diverged": "{k} ejecuciones divergentes omitidas",
+        "depth": "profundidad {d}",
+        "l2_panel": "error L2 (cuadrático medio)",
+        "sup_panel": "error uniforme (sup)",
+    },
+}
+
+
+def text(key: str, lang: str = "en", **fmt) -> str:
+    """A label in the figure language (``en`` or ``es``)."""
+    if lang not in LANGS:
+        raise ValueError(f"unknown language {lang!r}; valid: {', '.join(LANGS)}")
+    return _TEXT[lang][key].format(**fmt)
+
+
+def register_text(entries: Mapping[str, Mapping[str, str]]) -> None:
+    """Adds labels: ``{"en": {key: ...}, "es": {key: ...}}``."""
+    for lang, table in entries.items():
+        _TEXT[lang].update(table)
+
+
+_STYLE = {
+    "font.size": 15,
+    "axes.titlesize": 17,
+    "axes.labelsize": 15,
+    "legend.fontsize": 12,
+    "xtick.labelsize": 13,
+    "ytick.labelsize": 13,
+    "lines.linewidth": 2.5,
+    "lines.markersize": 7,
+    "axes.spines.top": False,
+    "axes.spines.right": False,
+    "axes.grid": True,
+    "grid.alpha": 0.25,
+    "axes.prop_cycle": matplotlib.cycler(color=PALETTE),
+    "legend.frameon": False,
+    "figure.dpi": 100,
+    "savefig.dpi": 200,
+    "savefig.bbox": "tight",
+    "pdf.fonttype": 42,
+    "svg.hashsalt": "approx",
+}
+
+
+@contextmanager
+def lecture_style():
+    with plt.rc_context(_STYLE):
+        yield
+
+
+def save_figure(fig, stem: str | Path) -> list[Path]:
+    """Saves ``stem.png`` (200 dpi) and ``stem.pdf``; closes the figure."""
+    stem = Path(stem)
+    stem.parent.mkdir(parents=True, exist_ok=True)
+    paths = [stem.with_suffix(".png"), stem.with_suffix(".pdf")]
+    fig.savefig(paths[0], dpi=200, metadata={"Software": None})
+    fig.savefig(paths[1], metadata={"CreationDate": None, "Producer": None, "Creator": None})
+    plt.close(fig)
+    return paths
+
+
+def _band(ax, summary, color, label):
+    w = np.array([s["width"] for s in summary], float)
+    med = np.array([s["median"] for s in summary])
+    lo = np.array([s["min"] for s in summary])
+    hi = np.array([s["max"] for s in summary])
+    ax.fill_between(w, lo, hi, color=color, alpha=0.2, linewidth=0)
+    ax.plot(w, med, "o-", color=color, label=label)
+    return w, med
+
+
+def plot_error_vs_width(
+    rows: Sequence[Mapping[str, str]],
+    stem: str | Path,
+    *,
+    lang: str = "en",
+    target=None,
+    title: str | None = None,
+) -> list[Path]:
+    """Median and spread over seeds of test MSE and sup error against width
+    (log-log), one line per depth, the fitted slope of the MSE with its 95 %
+    confidence interval, and Barron's 1/n reference line (with the target's
+    constant when known, else through the first fitted point)."""
+    depths = sorted({int(float(r["depth"])) for r in rows})
+    seeds = len({r["seed"] for r in rows})
+    diverged = sum(str(r.get("diverged", "")).lower() == "true" for r in rows)
+    target_name = target.name if target is not None else rows[0].get("target", "")
+    with lecture_style():
+        fig, axes = plt.subplots(1, 2, figsize=(13, 5.2))
+        for panel, (ax, metric) in enumerate(zip(axes, ("test_mse", "test_sup"))):
+            for i, depth in enumerate(depths):
+                mine = [r for r in rows if int(float(r["depth"])) == depth]
+                summary = summarize(mine, ("width",), metric)
+                if not summary:
+                    continue
+                label = text("median_seeds", lang, k=seeds) if len(depths) == 1 else text("depth", lang, d=depth)
+                w, med = _band(ax, summary, PALETTE[i], label)
+                if metric == "test_mse" and i == 0 and len(w) >= 2:
+                    keep = w >= 2 if np.sum(w >= 2) >= 2 else np.ones_like(w, bool)
+                    try:
+                        fit = fit_slope(w[keep], med[keep])
+                    except ValueError:
+                        fit = None
+                    if fit is not None:
+                        ax.plot(w[keep], fit.predict(w[keep]), "--", color="0.3", linewidth=1.8, label=text("fit", lang, slope=str(fit)))
+                    constant = (getattr(target, "constants", {}) or {}).get("barron_constant")
+                    if constant:
+                        ax.plot(w, (2 * constant) ** 2 / w, ":", color="0.45", linewidth=2, label=text("barron", lang))
+                    else:
+                        ref = med[0] * w[0] / w
+                        ax.plot(w, ref, ":", color="0.45", linewidth=2, label=text("one_over_n", lang))
+            ax.set_xscale("log", base=2)
+            ax.set_yscale("log")
+            ax.set_xlabel(text("width", lang))
+            ax.set_ylabel(text(metric, lang))
+            ax.set_title(text("l2_panel" if panel == 0 else "sup_panel", lang))
+            ax.legend(loc="lower left")
+        fig.suptitle(title or text("error_vs_width", lang, target=target_name))
+        if diverged:
+            fig.text(0.99, 0.01, text("diverged", lang, k=diverged), ha="right", va="bottom", fontsize=11, color="0.4")
+        fig.tight_layout()
+        return save_figure(fig, stem)
+
+
+def _finite(values: Iterable[float]) -> list[float]:
+    return [v for v in values if isinstance(v, float) and math.isfinite(v)]

@@ -1,0 +1,378 @@
+"""Width sweeps: plan the runs, compile them in a few buckets, measure, record.
+
+A sweep is ``depths x widths x seeds`` independent trainings. Widths within
+``bucket_ratio`` of each other share one compiled program: every run of a
+bucket is padded to the bucket's widest layer with masked units (which output
+exactly zero and receive zero gradient, see :mod:`approx.models`) and all of
+them train together as one ``vmap``ped ensemble, sharded over the available
+devices. Each finished bucket's rows reach ``results.csv`` at once, so an
+interrupted sweep loses at most the bucket in flight, and ``resume`` runs
+only what is missing.
+
+Every run's numbers depend only on its own ``(depth, width, seed)``, the
+config and the training data, never on how runs were grouped: the model key
+is ``fold_in(fold_in(key(seed), depth), width)`` and the data key comes from
+``data_seed``.
+"""
+
+from __future__ import annotations
+
+import functools
+import math
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Callable, Sequence
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+from flax import nnx
+from jax.sharding import Mesh, NamedSharding, PartitionSpec
+
+from approx.analysis import fit_slope, summarize
+from approx.config import RESULT_NEUTRAL_KEYS, SweepConfig
+from approx.measure import held_out_points, make_measure_fn, sup_method, sup_points
+from approx.models import MLP, count_params
+from approx.results import SWEEP_COLUMNS, RunDirectory
+from approx.targets import Target, resolve_target, sample_uniform
+from approx.train import TrainConfig, make_run_fn, mean_squared_error
+
+__all__ = ["Run", "Bucket", "SweepOutcome", "plan_buckets", "run_sweep", "SweepData", "make_data", "environment"]
+
+KEY_COLUMNS = ("depth", "width", "seed")
+
+
+@dataclass(frozen=True)
+class Run:
+    depth: int
+    width: int
+    seed: int
+
+
+@dataclass(frozen=True)
+class Bucket:
+    """Runs compiled and trained together, padded to ``width`` units per layer."""
+
+    depth: int
+    width: int
+    runs: tuple[Run, ...]
+
+
+def plan_buckets(runs: Sequence[Run], ratio: float = 2.0, max_members: int = 0) -> list[Bucket]:
+    """Groups runs of equal depth whose widths lie within ``ratio`` of the
+    bucket's narrowest; ``ratio=1`` gives one program per width. Buckets come
+    out narrowest first. ``max_members > 0`` splits larger buckets."""
+    buckets: list[Bucket] = []
+    for depth in sorted({r.depth for r in runs}):
+        mine = sorted((r for r in runs if r.depth == depth), key=lambda r: (r.width, r.seed))
+        widths = sorted({r.width for r in mine})
+        groups: list[list[int]] = []
+        for w in widths:
+            if groups and w <= groups[-1][0] * ratio:
+                groups[-1].append(w)
+            else:
+                groups.append([w])
+        for group in groups:
+            members = tuple(r for r in mine if r.width in group)
+            size = max_members if max_members > 0 else len(members)
+            for i in range(0, len(members), size):
+                buckets.append(Bucket(depth, max(group), members[i : i + size]))
+    return buckets
+
+
+@dataclass(frozen=True)
+class SweepData:
+    """Training and evaluation points of a sweep (on the device)."""
+
+    x_train: jax.Array
+    y_train: jax.Array  # (n, 1)
+    x_test: jax.Array
+    y_test: jax.Array  # (m,)
+    x_sup: jax.Array
+    sup_method: str
+
+
+def make_data(config: SweepConfig, target: Target) -> SweepData:
+    """Training points, held-out points and sup-norm points, built by one
+    compiled program (eager ops would each compile on their own)."""
+    dtype = jnp.float64 if config.x64 else jnp.float32
+
+    @jax.jit
+    def build(seed):
+        k_train, k_test, k_sup = jax.random.split(jax.random.key(seed), 3)
+        x_train = sample_uniform(k_train, config.train_points, config.dim, dtype)
+        x_test = held_out_points(k_test, config.test_points, config.dim, dtype)
+        x_sup = sup_points(k_sup, config.dim, dtype)
+        return x_train, target(x_train)[:, None], x_test, target(x_test), x_sup
+
+    x_train, y_train, x_test, y_test, x_sup = build(config.data_seed)
+    method = sup_method(config.dim)
+    finite = np.isfinite(np.asarray(y_train)).all() and np.isfinite(np.asarray(y_test)).all()
+    if not finite:
+        raise ValueError(f"target {target.name!r} returned NaN or Inf on [0,1]^{config.dim}")
+    return SweepData(x_train, y_train, x_test, y_test, x_sup, method)
+
+
+@dataclass
+class SweepOutcome:
+    """What a sweep did: its rows, a summary per width, the slope of the MSE."""
+
+    out_dir: Path
+    rows: list[dict[str, str]]
+    summary: list[dict[str, float]]
+    figures: list[Path] = field(default_factory=list)
+    slope: object = None
+    diverged: int = 0
+    skipped: int = 0
+    compile_seconds: float = 0.0
+    run_seconds: float = 0.0
+    wall_seconds: float = 0.0
+
+
+def environment() -> dict:
+    """Backend facts for the manifest."""
+    devices = jax.devices()
+    return {
+        "backend": jax.default_backend(),
+        "device_count": len(devices),
+        "devices": [str(d.device_kind) for d in devices],
+        "process_count": jax.process_count(),
+        "x64": bool(jax.config.jax_enable_x64),
+    }
+
+
+def _build_model(config: SweepConfig, depth: int, width: int, key, active: int | None = None) -> MLP:
+    return MLP(
+        config.dim,
+        [width] * depth,
+        1,
+        activation=config.activation,
+        init=config.init,
+        active_widths=None if active is None else [active] * depth,
+        slope_scale=config.slope_scale,
+        key=key,
+        dtype=jnp.float64 if config.x64 else jnp.float32,
+    )
+
+
+@functools.lru_cache(maxsize=64)
+def _init_fn(config: SweepConfig, depth: int, width: int):
+    """Jitted ``(seeds, actives) -> (params, train_keys)`` for an ensemble."""
+
+    def one(seed, active):
+        key = jax.random.fold_in(jax.random.fold_in(jax.random.key(seed), depth), active)
+        params = nnx.state(_build_model(config, depth, width, key, active))
+        return params, jax.random.fold_in(key, 1)
+
+    return jax.jit(jax.vmap(one))
+
+
+def _graphdef(config: SweepConfig, depth: int, width: int):
+    return nnx.graphdef(nnx.eval_shape(lambda: _build_model(config, depth, width, jax.random.key(0))))
+
+
+def _train_config(config: SweepConfig) -> TrainConfig:
+    return TrainConfig(
+        optimizer=config.optimizer,
+        learning_rate=float(config.lr),
+        steps=config.steps,
+        schedule=config.schedule,
+        batch_size=config.batch_size,
+        output_init=config.output_init,
+    )
+
+
+def _shard_leading(tree, mesh: Mesh | None):
+    if mesh is None:
+        return tree
+    sharding = NamedSharding(mesh, PartitionSpec("ensemble"))
+    return jax.device_put(tree, sharding)
+
+
+def _pad_members(members: list[Run], multiple: int) -> list[Run]:
+    """Repeats the last run so the ensemble divides evenly over devices (the
+    copies are computed and discarded)."""
+    extra = (-len(members)) % multiple
+    return members + [members[-1]] * extra
+
+
+def run_bucket(config: SweepConfig, bucket: Bucket, data: SweepData, target: Target, mesh: Mesh | None = None):
+    """Trains and measures one bucket. Returns ``(rows, compile_s, run_s)``."""
+    n_dev = 1 if mesh is None else mesh.devices.size
+    members = _pad_members(list(bucket.runs), n_dev)
+    seeds = np.asarray([r.seed for r in members], np.int32)
+    actives = np.asarray([r.width for r in members], np.int32)
+    graphdef = _graphdef(config, bucket.depth, bucket.width)
+    mask = (np.arange(bucket.width)[None, :] < actives[:, None]).astype(np.float64 if config.x64 else np.float32)
+    masks = tuple(mask for _ in range(bucket.depth))
+
+    t0 = time.perf_counter()
+    params, train_keys = _init_fn(config, bucket.depth, bucket.width)(seeds, actives)
+    params, masks, train_keys = _shard_leading((params, masks, train_keys), mesh)
+    run_fn = make_run_fn(graphdef, _train_config(config), mean_squared_error)
+    compiled = run_fn.lower(params, masks, data.x_train, data.y_train, train_keys).compile()
+    t1 = time.perf_counter()
+    result = compiled(params, masks, data.x_train, data.y_train, train_keys)
+    jax.block_until_ready(result.final_loss)
+    t2 = time.perf_counter()
+    measure = make_measure_fn(graphdef, target.fn, config.dim)
+    errors = measure(result.params, masks, data.x_test, data.y_test, data.x_sup)
+    host = jax.device_get({"final": result.final_loss, "diverged": result.diverged, **errors})
+    t3 = time.perf_counter()
+
+    share = (t3 - t1) / len(members)
+    rows = []
+    for i, r in enumerate(bucket.runs):
+        rows.append(
+            {
+                "target": target.name,
+                "dim": config.dim,
+                "depth": r.depth,
+                "width": r.width,
+                "activation": config.activation,
+                "seed": r.seed,
+                "steps": config.steps,
+                "optimizer": config.optimizer,
+                "lr": float(config.lr),
+                "init": config.init,
+                "train_loss": float(host["final"][i]),
+                "test_mse": float(host["test_mse"][i]),
+                "test_sup": float(host["test_sup"][i]),
+                "test_l1": float(host["test_l1"][i]),
+                "sup_method": data.sup_method,
+                "params": count_params(config.dim, [r.width] * r.depth, 1),
+                "diverged": bool(host["diverged"][i]),
+                "seconds": round(share, 6),
+            }
+        )
+    return rows, t1 - t0, t3 - t1
+
+
+def make_mesh() -> Mesh | None:
+    """A 1-D mesh over all devices (``None`` with a single device)."""
+    devices = jax.devices()
+    if len(devices) < 2:
+        return None
+    return Mesh(np.asarray(devices), ("ensemble",))
+
+
+def run_sweep(
+    config: SweepConfig,
+    out_dir: str | Path,
+    *,
+    resume: bool = False,
+    progress: Callable[[str], None] | None = None,
+    figures: bool = True,
+    lang: str = "en",
+    target: Target | Callable | None = None,
+) -> SweepOutcome:
+    """Runs (or resumes) a sweep into ``out_dir``; see the module docstring.
+
+    ``target`` overrides ``config.target`` with a Target or a Python callable
+    (the API's way to pass a custom function). Errors in the config or the
+    output directory are raised before anything is compiled.
+    """
+    report = progress or (lambda msg: None)
+    t_start = time.perf_counter()
+    if config.x64:
+        jax.config.update("jax_enable_x64", True)
+    tgt = resolve_target(target if target is not None else config.target, config.dim)
+    if tgt.dim != config.dim:
+        raise ValueError(f"target {tgt.name!r} is {tgt.dim}-dimensional but dim is {config.dim}")
+    config_dict = config.to_dict() | {"target": tgt.name}
+    store = RunDirectory(out_dir, SWEEP_COLUMNS, KEY_COLUMNS, config_dict, kind="sweep", neutral_keys=RESULT_NEUTRAL_KEYS)
+    done = store.open(resume=resume, environment=environment())
+    runs = [
+        Run(depth, width, seed)
+        for depth in config.depths
+        for width in config.widths
+        for seed in range(config.seeds)
+        if (str(depth), str(width), str(seed)) not in done
+    ]
+    data = make_data(config, tgt)
+    mesh = make_mesh()
+    buckets = plan_buckets(runs, config.bucket_ratio, config.max_bucket_runs)
+    skipped = config.seeds * len(config.widths) * len(config.depths) - len(runs)
+    if skipped:
+        report(f"resuming: {skipped} runs already recorded, {len(runs)} to go")
+    compile_s = run_s = 0.0
+    bucket_log = []
+    try:
+        for i, bucket in enumerate(buckets, 1):
+            rows, c, r = run_bucket(config, bucket, data, tgt, mesh)
+            store.append(rows)
+            compile_s += c
+            run_s += r
+            widths = sorted({run.width for run in bucket.runs})
+            bucket_log.append({"depth": bucket.depth, "padded_width": bucket.width, "widths": widths, "runs": len(bucket.runs), "compile_s": round(c, 3), "run_s": round(r, 3)})
+            report(
+                f"[{i}/{len(buckets)}] depth {bucket.depth}, widths {','.join(map(str, widths))}: "
+                f"{len(bucket.runs)} runs, compile {c:.1f} s, train {r:.1f} s"
+            )
+    except KeyboardInterrupt:
+        store.update_manifest(interrupted=True, buckets=bucket_log)
+        raise
+    all_rows = store.rows()
+    outcome = SweepOutcome(
+        out_dir=Path(out_dir),
+        rows=all_rows,
+        summary=_summary(all_rows),
+        diverged=sum(r["diverged"] == "true" for r in all_rows),
+        skipped=skipped,
+        compile_seconds=compile_s,
+        run_seconds=run_s,
+    )
+    try:
+        fit = [s for s in outcome.summary if s["width"] >= 2]
+        outcome.slope = fit_slope([s["width"] for s in fit], [s["mse_median"] for s in fit])
+    except (ValueError, KeyError):
+        outcome.slope = None
+    if figures and all_rows:
+        from approx.plots import plot_error_vs_width
+
+        outcome.figures = plot_error_vs_width(all_rows, Path(out_dir) / "error_vs_width", lang=lang, target=tgt)
+    outcome.wall_seconds = time.perf_counter() - t_start
+    store.finish(
+        compile_seconds=round(compile_s, 3),
+        run_seconds=round(run_s, 3),
+        buckets=bucket_log,
+        mse_slope=None if outcome.slope is None else {"slope": outcome.slope.slope, "ci": [outcome.slope.ci_low, outcome.slope.ci_high]},
+        diverged=outcome.diverged,
+        interrupted=False,
+    )
+    return outcome
+
+
+def _summary(rows) -> list[dict[str, float]]:
+    mse = summarize(rows, ("depth", "width"), "test_mse")
+    sup = {(s["depth"], s["width"]): s for s in summarize(rows, ("depth", "width"), "test_sup")}
+    out = []
+    for s in mse:
+        k = (s["depth"], s["width"])
+        out.append(
+            {
+                "depth": int(s["depth"]),
+                "width": int(s["width"]),
+                "mse_median": s["median"],
+                "sup_median": sup[k]["median"] if k in sup else math.nan,
+                "runs": s["count"],
+            }
+        )
+    return out
+
+
+def format_table(summary: Sequence[dict]) -> str:
+    """The console table: width, median test MSE, median sup error."""
+    multi = len({s["depth"] for s in summary}) > 1
+    head = ("depth  " if multi else "") + " width   median test MSE   median sup error   runs"
+    lines = [head, "-" * len(head)]
+    for s in summary:
+        lines.append(
+            (f"{s['depth']:>5}  " if multi else "")
+            + f"{s['width']:>6}   {s['mse_median']:>15.3e}   {s['sup_median']:>16.3e}   {s['runs']:>4}"
+        )
+    return "\n".join(lines)
+
+
+

@@ -1,0 +1,328 @@
+"""The compiled training loop, shared by sweeps, Fashion-MNIST and the Keras-style front.
+
+A network is split once into its static ``graphdef`` and its parameters (a
+pytree); everything below is a pure function of arrays, so a whole run is one
+``jax.jit``:
+
+* :func:`make_run_fn` - full-batch (or sampled minibatch) training for a fixed
+  number of steps, one ``lax.scan`` over the steps.
+* :func:`make_epoch_fn` - one epoch of shuffled minibatches, one ``lax.scan``
+  over the batches (Keras's ``fit`` and Fashion-MNIST call it once per epoch).
+
+Both take an *ensemble* axis: parameters, masks and keys carry a leading axis
+of size ``E`` (seeds, and widths padded into one bucket) and are ``vmap``ped;
+the data are shared. Divergence is detected inside the loop: once the loss or
+a gradient is not finite, a member stops updating, keeps its last finite
+parameters and loss, and is flagged, without any per-step host sync.
+"""
+
+from __future__ import annotations
+
+import functools
+from dataclasses import dataclass
+from typing import Callable, NamedTuple, Sequence
+
+import jax
+import jax.numpy as jnp
+import optax
+from flax import nnx
+
+__all__ = [
+    "OPTIMIZERS",
+    "SCHEDULES",
+    "TrainConfig",
+    "TrainState",
+    "RunResult",
+    "make_optimizer",
+    "make_apply",
+    "fit_output_layer",
+    "make_run_fn",
+    "make_epoch_fn",
+    "init_train_state",
+    "mean_squared_error",
+]
+
+OPTIMIZERS = ("adam", "adamw", "sgd", "momentum", "nesterov", "rmsprop", "adagrad", "lbfgs")
+SCHEDULES = ("constant", "cosine", "warmup_cosine")
+OUTPUT_INITS = ("lstsq", "none")
+
+
+@dataclass(frozen=True)
+class TrainConfig:
+    """How to train (hashable: it keys the compiled-program cache).
+
+    Attributes:
+      optimizer: an Optax optimizer by name (see ``OPTIMIZERS``).
+      learning_rate: peak learning rate (> 0; ignored by lbfgs's line search).
+      steps: optimiser steps of a full-batch run.
+      schedule: learning-rate schedule over the run.
+      batch_size: ``None`` for full batch; else a minibatch drawn per step.
+      output_init: ``"lstsq"`` fits the output layer by least squares on the
+        initial hidden features before training; ``"none"`` leaves it random.
+      weight_decay: decoupled weight decay (adamw) or L2 (others), >= 0.
+    """
+
+    optimizer: str = "adam"
+    learning_rate: float = 1e-2
+    steps: int = 3000
+    schedule: str = "constant"
+    batch_size: int | None = None
+    output_init: str = "lstsq"
+    weight_decay: float = 0.0
+
+    def __post_init__(self):
+        if self.optimizer not in OPTIMIZERS:
+            raise ValueError(f"unknown optimizer {self.optimizer!r}; valid optimizers: {', '.join(OPTIMIZERS)}")
+        if not (isinstance(self.learning_rate, (int, float)) and self.learning_rate > 0):
+            raise ValueError(f"learning rate must be > 0, got {self.learning_rate!r}")
+        if not (isinstance(self.steps, int) and self.steps >= 1):
+            raise ValueError(f"steps must be an integer >= 1, got {self.steps!r}")
+        if self.schedule not in SCHEDULES:
+            raise ValueError(f"unknown schedule {self.schedule!r}; valid schedules: {', '.join(SCHEDULES)}")
+        if self.batch_size is not None and not (isinstance(self.batch_size, int) and self.batch_size >= 1):
+            raise ValueError(f"batch size must be an integer >= 1, got {self.batch_size!r}")
+        if self.output_init not in OUTPUT_INITS:
+            raise ValueError(f"unknown output init {self.output_init!r}; valid: {', '.join(OUTPUT_INITS)}")
+        if not (isinstance(self.weight_decay, (int, float)) and self.weight_decay >= 0):
+            raise ValueError(f"weight decay must be >= 0, got {self.weight_decay!r}")
+
+
+def _schedule(learning_rate: float, total_steps: int | None, schedule: str):
+    if schedule == "constant" or total_steps is None:
+        return learning_rate
+    if schedule == "cosine":
+        return optax.cosine_decay_schedule(learning_rate, total_steps)
+    warmup = max(1, total_steps // 20)
+    return optax.warmup_cosine_decay_schedule(0.0, learning_rate, warmup, total_steps)
+
+
+def make_optimizer(
+    name: str | optax.GradientTransformation,
+    learning_rate: float = 1e-3,
+    *,
+    total_steps: int | None = None,
+    schedule: str = "constant",
+    weight_decay: float = 0.0,
+) -> optax.GradientTransformation:
+    """An Optax optimizer by name, or an Optax transformation passed through.
+
+    ``total_steps`` sizes the learning-rate schedule (cosine decays to 0 over
+    it). lbfgs uses Optax's zoom line search and ignores the learning rate.
+    """
+    if isinstance(name, optax.GradientTransformation):
+        return name
+    if not isinstance(name, str) or name.lower() not in OPTIMIZERS:
+        raise ValueError(f"unknown optimizer {name!r}; valid optimizers: {', '.join(OPTIMIZERS)}, or an optax transformation")
+    name = name.lower()
+    lr = _schedule(learning_rate, total_steps, schedule)
+    if name == "lbfgs":
+        return optax.lbfgs()
+    if name == "adamw":
+        return optax.adamw(lr, weight_decay=weight_decay)
+    builders = {
+        "adam": lambda: optax.adam(lr),
+        "sgd": lambda: optax.sgd(lr),
+        "momentum": lambda: optax.sgd(lr, momentum=0.9),
+        "nesterov": lambda: optax.sgd(lr, momentum=0.9, nesterov=True),
+        "rmsprop": lambda: optax.rmsprop(lr),
+        "adagrad": lambda: optax.adagrad(lr),
+    }
+    opt = builders[name]()
+    if weight_decay:
+        opt = optax.chain(optax.add_decayed_weights(weight_decay), opt)
+    return opt
+
+
+def mean_squared_error(y_true: jax.Array, y_pred: jax.Array) -> jax.Array:
+    """``mean((y_true - y_pred)^2)``; shapes must agree exactly."""
+    if y_true.shape != y_pred.shape:
+        raise ValueError(f"shapes differ: y_true {y_true.shape} and y_pred {y_pred.shape}")
+    return jnp.mean((y_true - y_pred) ** 2)
+
+
+def make_apply(graphdef) -> Callable:
+    """``apply(params, x, masks=None) -> (batch, out)``, pure in ``params``."""
+
+    def apply(params, x, masks=None):
+        return nnx.merge(graphdef, params)(x, masks)
+
+    return apply
+
+
+def fit_output_layer(graphdef, params, x, y, masks=None):
+    """Least-squares output layer on the current hidden features.
+
+    Solves ``min_{a, c} ||H a + c - y||^2`` with ``H`` the last hidden layer's
+    outputs on the training points (SVD-based ``lstsq``; masked units are
+    zero columns and get zero weight). For fixed hidden units this is the
+    best output layer there is, so training starts from the random-features
+    solution instead of a random readout. ``y`` is ``(n, out)``.
+    """
+    model = nnx.merge(graphdef, params)
+    h = model.features(x, masks)
+    design = jnp.concatenate([h, jnp.ones((h.shape[0], 1), h.dtype)], axis=1)
+    coef, *_ = jnp.linalg.lstsq(design, y)
+    kernel, bias = coef[:-1], coef[-1]
+    if masks is not None:
+        kernel = kernel * masks[-1][:, None]
+    model.layers[-1].kernel[...] = kernel.astype(h.dtype)
+    model.layers[-1].bias[...] = bias.astype(h.dtype)
+    return nnx.state(model)
+
+
+class TrainState(NamedTuple):
+    """What flows through the loop: parameters, optimiser state, the step,
+    the last finite loss, and whether the run has diverged."""
+
+    params: object
+    opt_state: object
+    step: jax.Array
+    last_loss: jax.Array
+    diverged: jax.Array
+
+
+class RunResult(NamedTuple):
+    """A finished run (per ensemble member when vmapped)."""
+
+    params: object
+    losses: jax.Array  # (steps,) training loss before each step
+    final_loss: jax.Array  # training loss at the final parameters
+    diverged: jax.Array  # bool
+
+
+def init_train_state(params, optimizer: optax.GradientTransformation) -> TrainState:
+    dtype = jax.tree.leaves(params)[0].dtype
+    return TrainState(params, optimizer.init(params), jnp.zeros((), jnp.int32), jnp.asarray(jnp.inf, dtype), jnp.zeros((), bool))
+
+
+def _all_finite(tree) -> jax.Array:
+    return jnp.all(jnp.stack([jnp.all(jnp.isfinite(leaf)) for leaf in jax.tree.leaves(tree)]))
+
+
+def _make_step(objective: Callable, optimizer: optax.GradientTransformation, is_lbfgs: bool):
+    """One guarded optimiser step: ``(state, *data) -> (state, loss)``."""
+
+    def step(state: TrainState, *data):
+        value_fn = lambda p: objective(p, *data)  # noqa: E731
+        if is_lbfgs:
+            loss, grads = optax.value_and_grad_from_state(value_fn)(state.params, state=state.opt_state)
+            updates, opt_state = optimizer.update(
+                grads, state.opt_state, state.params, value=loss, grad=grads, value_fn=value_fn
+            )
+        else:
+            loss, grads = jax.value_and_grad(value_fn)(state.params)
+            updates, opt_state = optimizer.update(grads, state.opt_state, state.params)
+        params = optax.apply_updates(state.params, updates)
+        ok = jnp.isfinite(loss) & _all_finite(grads) & _all_finite(params) & ~state.diverged
+        keep = lambda new, old: jax.tree.map(lambda a, b: jnp.where(ok, a, b), new, old)  # noqa: E731
+        new_state = TrainState(
+            params=keep(params, state.params),
+            opt_state=keep(opt_state, state.opt_state),
+            step=state.step + 1,
+            last_loss=jnp.where(ok, loss, state.last_loss),
+            diverged=state.diverged | ~(jnp.isfinite(loss) & _all_finite(grads)),
+        )
+        return new_state, loss
+
+    return step
+
+
+@functools.lru_cache(maxsize=64)
+def make_run_fn(graphdef, config: TrainConfig, loss_fn: Callable = mean_squared_error) -> Callable:
+    """A jitted ``run(params, masks, x, y, keys) -> RunResult`` over an ensemble.
+
+    ``params``, ``masks`` (tuple of ``(E, width)``, or ``None``) and ``keys``
+    ``(E,)`` carry the ensemble axis; ``x`` ``(n, d)`` and ``y`` ``(n, out)``
+    are shared. The whole run (least-squares readout, ``config.steps``
+    optimiser steps under ``lax.scan``, the final loss) is one program,
+    compiled once per ``(graphdef, config, shapes)``; the factory is cached
+    so calling it again returns the same compiled function.
+    """
+    apply = make_apply(graphdef)
+    optimizer = make_optimizer(
+        config.optimizer,
+        config.learning_rate,
+        total_steps=config.steps,
+        schedule=config.schedule,
+        weight_decay=config.weight_decay,
+    )
+    is_lbfgs = config.optimizer == "lbfgs"
+
+    def one(params, masks, x, y, key):
+        if config.output_init == "lstsq":
+            params = fit_output_layer(graphdef, params, x, y, masks)
+
+        def objective(p, xb, yb):
+            return loss_fn(yb, apply(p, xb, masks))
+
+        step = _make_step(objective, optimizer, is_lbfgs)
+
+        def body(state, step_key):
+            if config.batch_size is None:
+                return step(state, x, y)
+            idx = jax.random.randint(step_key, (config.batch_size,), 0, x.shape[0])
+            return step(state, x[idx], y[idx])
+
+        state = init_train_state(params, optimizer)
+        state, losses = jax.lax.scan(body, state, jax.random.split(key, config.steps))
+        final = loss_fn(y, apply(state.params, x, masks))
+        final = jnp.where(state.diverged | ~jnp.isfinite(final), state.last_loss, final)
+        return RunResult(state.params, losses, final, state.diverged)
+
+    return jax.jit(jax.vmap(one, in_axes=(0, 0, None, None, 0)))
+
+
+@functools.lru_cache(maxsize=64)
+def make_epoch_fn(
+    graphdef,
+    optimizer: optax.GradientTransformation,
+    loss_fn: Callable,
+    batch_size: int,
+    n_train: int,
+    shuffle: bool = True,
+) -> Callable:
+    """A jitted ``epoch(states, x, y, keys) -> (states, batch_losses)``.
+
+    One epoch of minibatch training for every ensemble member: the training
+    set (on the device) is permuted with the member's key, cut into
+    ``ceil(n / batch_size)`` batches like Keras (the last one smaller), and
+    the batches run under one ``lax.scan``. ``states`` is a vmapped
+    :class:`TrainState`; ``batch_losses`` is ``(E, n_batches)``.
+    """
+    if batch_size < 1:
+        raise ValueError(f"batch size must be >= 1, got {batch_size}")
+    apply = make_apply(graphdef)
+    full, rest = divmod(n_train, batch_size)
+    if full == 0:
+        full, rest, batch_size = 1, 0, n_train
+
+    def objective(p, xb, yb):
+        return loss_fn(yb, apply(p, xb))
+
+    step = _make_step(objective, optimizer, is_lbfgs=False)
+
+    def one(state, x, y, key):
+        order = jax.random.permutation(key, n_train) if shuffle else jnp.arange(n_train)
+        batches = order[: full * batch_size].reshape(full, batch_size)
+
+        def body(s, idx):
+            return step(s, x[idx], y[idx])
+
+        state, losses = jax.lax.scan(body, state, batches)
+        if rest:
+            idx = order[full * batch_size :]
+            state, last = step(state, x[idx], y[idx])
+            losses = jnp.concatenate([losses, last[None]])
+        return state, losses
+
+    return jax.jit(jax.vmap(one, in_axes=(0, None, None, 0)))
+
+
+def stack_masks(active: Sequence[Sequence[int]], padded: Sequence[int], dtype=jnp.float32):
+    """Masks for an ensemble: ``active[e][l]`` live units out of ``padded[l]``.
+
+    Returns a tuple over layers of ``(E, padded[l])`` 0/1 arrays.
+    """
+    return tuple(
+        jnp.stack([(jnp.arange(p) < a[l]).astype(dtype) for a in active]) for l, p in enumerate(padded)
+    )
