@@ -34,9 +34,18 @@ def _stderr(msg: str) -> None:
     print(msg, file=sys.stderr, flush=True)
 
 
-def _progress() -> Callable[[str], None]:
-    """Plain progress lines on stderr (a terminal or a log alike)."""
-    return lambda msg: _stderr(f"  {msg}")
+def _progress(banner: str | None = None) -> Callable[[str], None]:
+    """Plain progress lines on stderr (a terminal or a log alike). The banner
+    is printed with the first message, so that bad input, refused before any
+    work, leaves the error line alone."""
+    pending = [banner] if banner else []
+
+    def report(msg: str) -> None:
+        while pending:
+            _stderr(pending.pop())
+        _stderr(f"  {msg}")
+
+    return report
 
 
 def _setup_jax(args) -> None:
@@ -144,13 +153,13 @@ def _cmd_sweep(args, data: dict | None = None, where: str | None = None) -> int:
     from approx.sweep import format_table, run_sweep
 
     total = len(config.widths) * len(config.depths) * config.seeds
-    _stderr(
+    banner = (
         f"approx sweep: {config.target} on [0,1]^{config.dim}, {config.activation}, "
         f"widths {','.join(map(str, config.widths))} x {config.seeds} seeds = {total} runs, "
         f"{config.steps} {config.optimizer} steps -> {out}"
     )
     try:
-        outcome = run_sweep(config, out, resume=args.resume, progress=_progress(), figures=not args.no_figure, lang=lang)
+        outcome = run_sweep(config, out, resume=args.resume, progress=_progress(banner), figures=not args.no_figure, lang=lang)
     except KeyboardInterrupt:
         _interrupted(out, "sweep")
         return EXIT_INTERRUPTED

@@ -24,7 +24,6 @@ whole bucket of widths as one program.
 
 from __future__ import annotations
 
-import math
 from typing import Callable, Sequence
 
 import jax
@@ -35,6 +34,7 @@ __all__ = [
     "ACTIVATIONS",
     "INIT_SCHEMES",
     "MLP",
+    "Affine",
     "count_params",
     "get_activation",
     "activation_name",
@@ -126,8 +126,13 @@ def _per_entry_normal(key: jax.Array, fan_in: int, fan_out: int, dtype) -> jax.A
 _TRUNC_STD = 0.87962566103423978
 
 
-def _lecun_normal(key, fan_in, fan_out, dtype):
-    return _per_entry_normal(key, fan_in, fan_out, dtype) / (_TRUNC_STD * math.sqrt(fan_in))
+def _lecun_normal(key, fan_in, fan_out, dtype, active_fan_in=None):
+    """LeCun normal (variance ``1 / fan_in``), as Flax's default kernel init.
+
+    ``active_fan_in`` is the true fan-in of a padded layer, so that a padded
+    network's live weights equal the unpadded network's."""
+    scale = jnp.sqrt(jnp.asarray(fan_in if active_fan_in is None else active_fan_in, dtype))
+    return _per_entry_normal(key, fan_in, fan_out, dtype) / (_TRUNC_STD * scale)
 
 
 def _spread_first_layer(key, in_dim, width, active_width, dtype, slope_scale):
@@ -153,6 +158,33 @@ def _spread_first_layer(key, in_dim, width, active_width, dtype, slope_scale):
 
     w, b = jax.vmap(unit)(_unit_keys(key, width))
     return w.T, b
+
+
+# Up to this many inputs, an affine map is computed as a sum of broadcast
+# products rather than a matrix product: XLA on CPU runs a batched (vmapped)
+# dot with a contraction of size 1 several times slower than the fused
+# elementwise form (measured: 7.0 s against 1.3 s for 1000 Adam steps of four
+# width-256 networks on 1024 points).
+SMALL_FAN_IN = 8
+
+
+class Affine(nnx.Module):
+    """``x @ kernel + bias`` with ``kernel`` ``(fan_in, fan_out)``, ``bias`` ``(fan_out,)``."""
+
+    def __init__(self, kernel: jax.Array, bias: jax.Array):
+        self.kernel = nnx.Param(kernel)
+        self.bias = nnx.Param(bias)
+
+    def __call__(self, x: jax.Array) -> jax.Array:
+        kernel = self.kernel[...]
+        fan_in = kernel.shape[0]
+        if fan_in <= SMALL_FAN_IN:
+            z = x[:, 0:1] * kernel[0][None, :]
+            for i in range(1, fan_in):
+                z = z + x[:, i : i + 1] * kernel[i][None, :]
+        else:
+            z = x @ kernel
+        return z + self.bias[...][None, :]
 
 
 class MLP(nnx.Module):
@@ -201,15 +233,13 @@ class MLP(nnx.Module):
         layers = []
         for i, (fan_in, fan_out) in enumerate(zip(sizes[:-1], sizes[1:])):
             layer_key = jax.random.fold_in(key, i)
-            layer = nnx.Linear(fan_in, fan_out, rngs=nnx.Rngs(0), param_dtype=dtype)
             if init == "spread" and i == 0 and hidden:
                 kernel, bias = _spread_first_layer(layer_key, fan_in, fan_out, actives[0], dtype, slope_scale)
             else:
-                kernel = _lecun_normal(layer_key, fan_in, fan_out, dtype)
+                active_in = fan_in if i == 0 else actives[i - 1]
+                kernel = _lecun_normal(layer_key, fan_in, fan_out, dtype, active_in)
                 bias = jnp.zeros((fan_out,), dtype)
-            layer.kernel[...] = kernel
-            layer.bias[...] = bias
-            layers.append(layer)
+            layers.append(Affine(kernel.astype(dtype), bias.astype(dtype)))
         self.layers = nnx.List(layers)
 
     def features(self, x: jax.Array, masks: Sequence[jax.Array] | None = None) -> jax.Array:
@@ -217,7 +247,7 @@ class MLP(nnx.Module):
         for i, layer in enumerate(self.layers[:-1]):
             x = self._act(layer(x))
             if masks is not None:
-                x = x * masks[i]
+                x = x * masks[i][None, :]
         return x
 
     def __call__(self, x: jax.Array, masks: Sequence[jax.Array] | None = None) -> jax.Array:

@@ -296,6 +296,7 @@ def run_sweep(
     skipped = config.seeds * len(config.widths) * len(config.depths) - len(runs)
     if skipped:
         report(f"resuming: {skipped} runs already recorded, {len(runs)} to go")
+    report(f"{len(runs)} runs in {len(buckets)} compiled group(s) on {jax.device_count()} {jax.default_backend()} device(s)")
     compile_s = run_s = 0.0
     bucket_log = []
     try:

@@ -167,7 +167,7 @@ def _ridge(dim: int, terms: int = 3) -> Target:
     barron = float(jnp.sum(jnp.abs(coefs) * jnp.sum(jnp.abs(omegas), axis=1)) / 2)
 
     def fn(x):
-        return jnp.cos((x - 0.5) @ omegas.T.astype(x.dtype) + phases.astype(x.dtype)) @ coefs.astype(x.dtype)
+        return jnp.cos((x - 0.5) @ omegas.T.astype(x.dtype) + phases.astype(x.dtype)[None, :]) @ coefs.astype(x.dtype)
 
     return Target(
         "ridge",
@@ -191,7 +191,7 @@ def _teacher(dim: int, n0: int = 4) -> Target:
 
     def fn(x):
         dt = x.dtype
-        return jax.nn.sigmoid(x @ w.T.astype(dt) + b.astype(dt)) @ a.astype(dt)
+        return jax.nn.sigmoid(x @ w.T.astype(dt) + b.astype(dt)[None, :]) @ a.astype(dt)
 
     return Target(
         "teacher",

@@ -1,0 +1,124 @@
+import csv
+import json
+
+import numpy as np
+import pytest
+
+from approx.config import ConfigError, SweepConfig
+from approx.results import SWEEP_COLUMNS, RunDirError, load_frame, read_rows
+from approx.sweep import Run, plan_buckets, run_sweep
+
+TINY = dict(widths=(1, 4, 16), seeds=2, steps=150, train_points=256, test_points=512)
+
+
+@pytest.fixture(scope="module")
+def tiny_sweep(tmp_path_factory):
+    out = tmp_path_factory.mktemp("sweep")
+    outcome = run_sweep(SweepConfig(**TINY), out)
+    return out, outcome
+
+
+def test_rows_manifest_and_figure(tiny_sweep):
+    out, outcome = tiny_sweep
+    with open(out / "results.csv") as f:
+        header = next(csv.reader(f))
+    assert tuple(header) == SWEEP_COLUMNS
+    rows = read_rows(out / "results.csv")
+    assert len(rows) == 6
+    assert {(r["width"], r["seed"]) for r in rows} == {(w, s) for w in ("1", "4", "16") for s in ("0", "1")}
+    for r in rows:
+        assert r["target"] == "sine" and r["activation"] == "sigmoid" and r["diverged"] == "false"
+        assert int(r["params"]) == 3 * int(r["width"]) + 1
+        assert float(r["test_mse"]) >= 0 and float(r["test_sup"]) ** 2 >= float(r["test_mse"])
+        assert float(r["test_l1"]) ** 2 <= float(r["test_mse"]) * (1 + 1e-5)  # Jensen
+    manifest = json.loads((out / "manifest.json").read_text())
+    for key in ("config", "versions", "backend", "device_count", "started", "finished"):
+        assert manifest[key] is not None, key
+    assert manifest["config"]["widths"] == [1, 4, 16]
+    for suffix in (".png", ".pdf"):
+        path = out / f"error_vs_width{suffix}"
+        assert path.exists() and path.stat().st_size > 10_000
+    assert [p.name for p in outcome.figures] == ["error_vs_width.png", "error_vs_width.pdf"]
+    frame = load_frame(out)
+    assert frame["test_mse"].dtype.kind == "f" and len(frame) == 6
+
+
+def test_error_falls_with_width_in_the_sweep(tiny_sweep):
+    _, outcome = tiny_sweep
+    med = {s["width"]: s["mse_median"] for s in outcome.summary}
+    assert med[16] < 1e-2 * med[1]
+
+
+def test_same_config_same_numbers(tiny_sweep, tmp_path):
+    out, _ = tiny_sweep
+    run_sweep(SweepConfig(**TINY), tmp_path, figures=False)
+    a = [{k: v for k, v in r.items() if k != "seconds"} for r in read_rows(out / "results.csv")]
+    b = [{k: v for k, v in r.items() if k != "seconds"} for r in read_rows(tmp_path / "results.csv")]
+    assert a == b
+
+
+def test_refuses_to_overwrite_and_resumes(tmp_path):
+    cfg = SweepConfig(**(TINY | {"widths": (2, 8)}))
+    run_sweep(cfg, tmp_path, figures=False)
+    first = (tmp_path / "results.csv").read_bytes()
+    with pytest.raises(RunDirError, match="--resume"):
+        run_sweep(cfg, tmp_path, figures=False)
+    # Extending the sweep is a different config: refused, naming the key.
+    with pytest.raises(RunDirError, match="widths"):
+        run_sweep(SweepConfig(**(TINY | {"widths": (2, 8, 32)})), tmp_path, resume=True, figures=False)
+    with pytest.raises(RunDirError, match="lr"):
+        run_sweep(SweepConfig(**(TINY | {"widths": (2, 8), "lr": 0.5})), tmp_path, resume=True, figures=False)
+    # Resume of a finished sweep: nothing to do, file unchanged.
+    outcome = run_sweep(cfg, tmp_path, resume=True, figures=False)
+    assert outcome.skipped == 4
+    assert (tmp_path / "results.csv").read_bytes() == first
+
+
+def test_resume_completes_a_partial_sweep(tmp_path):
+    cfg = SweepConfig(**(TINY | {"widths": (2, 8)}))
+    run_sweep(cfg, tmp_path, figures=False)
+    lines = (tmp_path / "results.csv").read_bytes().splitlines(keepends=True)
+    # Keep header + the width-2 rows, plus a torn half line as a crash would leave.
+    kept = b"".join(lines[:3]) + lines[3][:10]
+    (tmp_path / "results.csv").write_bytes(kept)
+    run_sweep(cfg, tmp_path, resume=True, figures=False)
+    rows = read_rows(tmp_path / "results.csv")
+    assert len(rows) == 4
+    assert len({(r["width"], r["seed"]) for r in rows}) == 4
+    assert (tmp_path / "results.csv").read_bytes().startswith(b"".join(lines[:3]))
+
+
+def test_bucket_plan():
+    runs = [Run(1, w, s) for w in (1, 2, 4, 8, 16, 32, 64, 128, 256) for s in range(4)]
+    buckets = plan_buckets(runs, 2.0)
+    assert [b.width for b in buckets] == [2, 8, 32, 128, 256]
+    assert sum(len(b.runs) for b in buckets) == 36
+    assert [b.width for b in plan_buckets(runs, 1.0)] == [1, 2, 4, 8, 16, 32, 64, 128, 256]
+    split = plan_buckets(runs, 1.0, max_members=3)
+    assert all(len(b.runs) <= 3 for b in split) and sum(len(b.runs) for b in split) == 36
+
+
+@pytest.mark.parametrize(
+    "kwargs, match",
+    [
+        ({"widths": (0, 2)}, "widths"),
+        ({"widths": ()}, "widths"),
+        ({"steps": 0}, "steps"),
+        ({"lr": -1.0}, "lr"),
+        ({"lr": float("nan")}, "lr"),
+        ({"dim": 0}, "dim"),
+        ({"seeds": 0}, "seeds"),
+        ({"target": "nope"}, "valid: sine"),
+        ({"activation": "swish"}, "valid: sigmoid"),
+        ({"optimizer": "adamm"}, "valid: adam"),
+    ],
+)
+def test_bad_config_names_the_value(kwargs, match):
+    with pytest.raises(ConfigError, match=match):
+        SweepConfig(**kwargs)
+
+
+def test_slope_fit_on_the_sweep(tiny_sweep):
+    _, outcome = tiny_sweep
+    assert outcome.slope is not None and outcome.slope.slope < 0
+    assert np.isfinite(outcome.slope.intercept)

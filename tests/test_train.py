@@ -1,0 +1,139 @@
+import jax
+import jax.numpy as jnp
+import numpy as np
+import optax
+import pytest
+from flax import nnx
+
+from approx.models import MLP
+from approx.targets import grid, make_target, sample_uniform
+from approx.train import TrainConfig, make_optimizer, make_run_fn, stack_masks
+
+
+def _ensemble(d, width, seeds, *, init="spread", active=None, padded=None):
+    padded = padded or width
+    active = active or width
+
+    def one(key):
+        return nnx.state(MLP(d, [padded], key=key, init=init, active_widths=[active]))
+
+    keys = jnp.stack([jax.random.key(s) for s in range(seeds)])
+    params = jax.vmap(one)(keys)
+    graphdef = nnx.graphdef(MLP(d, [padded], key=jax.random.key(0), init=init))
+    masks = stack_masks([[active]] * seeds, [padded])
+    return graphdef, params, masks, keys
+
+
+def _fit(target_name, width, steps, *, d=1, seeds=2, n=512, **cfg):
+    target = make_target(target_name, d)
+    x = sample_uniform(jax.random.key(10), n, d)
+    y = target(x)[:, None]
+    graphdef, params, masks, keys = _ensemble(d, width, seeds, init=cfg.pop("init", "spread"))
+    run = make_run_fn(graphdef, TrainConfig(steps=steps, **cfg))
+    result = run(params, masks, x, y, keys)
+    xt = grid(2048, 1, midpoints=True) if d == 1 else sample_uniform(jax.random.key(11), 2048, d)
+    pred = jax.vmap(lambda p, m: nnx.merge(graphdef, p)(xt, m)[:, 0])(result.params, masks)
+    mse = jnp.mean((pred - target(xt)[None, :]) ** 2, axis=1)
+    return result, np.asarray(mse)
+
+
+def test_training_lowers_the_loss():
+    result, _ = _fit("nielsen", 8, 300, output_init="none", init="default")
+    losses = np.asarray(result.losses)
+    assert losses.shape == (2, 300)
+    assert np.all(losses[:, -1] < 0.5 * losses[:, 0])
+    assert not bool(result.diverged.any())
+
+
+def test_width_16_sigmoid_fits_sine():
+    _, mse = _fit("sine", 16, 500)
+    assert np.median(mse) < 1e-3
+
+
+@pytest.mark.parametrize("width", [4, 8])
+def test_teacher_is_fit_once_width_reaches_n0(width):
+    _, mse = _fit("teacher", width, 1500, d=1)
+    assert np.median(mse) < 1e-4, mse
+
+
+def test_error_falls_with_width():
+    _, narrow = _fit("sine", 2, 300)
+    _, wide = _fit("sine", 32, 300)
+    assert np.median(wide) < 1e-2 * np.median(narrow)
+
+
+@pytest.mark.parametrize("optimizer", ["sgd", "momentum", "rmsprop", "lbfgs"])
+def test_optimizers_by_name_train(optimizer):
+    lr = {"sgd": 0.5, "momentum": 0.1, "rmsprop": 1e-3, "lbfgs": 1.0}[optimizer]
+    target = make_target("nielsen")
+    x = sample_uniform(jax.random.key(1), 256, 1)
+    y = target(x)[:, None]
+    graphdef, params, masks, keys = _ensemble(1, 8, 1, init="default")
+    run = make_run_fn(graphdef, TrainConfig(optimizer=optimizer, learning_rate=lr, steps=60, output_init="none", schedule="constant"))
+    res = run(params, masks, x, y, keys)
+    assert float(res.final_loss[0]) < float(res.losses[0, 0])
+
+
+def test_unknown_optimizer_and_bad_config():
+    with pytest.raises(ValueError, match="valid optimizers: adam"):
+        make_optimizer("adamm")
+    with pytest.raises(ValueError, match="learning rate"):
+        TrainConfig(learning_rate=-1.0)
+    with pytest.raises(ValueError, match="steps"):
+        TrainConfig(steps=0)
+    assert isinstance(make_optimizer(optax.sgd(0.1)), optax.GradientTransformation)
+
+
+def test_divergence_is_flagged_inside_the_loop():
+    target = make_target("sine")
+    x = sample_uniform(jax.random.key(1), 128, 1)
+    y = target(x)[:, None] * 1e30  # the loss overflows float32 at once
+    graphdef, params, masks, keys = _ensemble(1, 4, 2, init="default")
+    run = make_run_fn(graphdef, TrainConfig(optimizer="sgd", learning_rate=1e3, steps=50, output_init="none", schedule="constant"))
+    res = run(params, masks, x, y, keys)
+    assert bool(res.diverged.all())
+    for leaf in jax.tree.leaves(res.params):
+        assert bool(jnp.all(jnp.isfinite(leaf)))
+
+
+@pytest.mark.parametrize("output_init, rtol", [("none", 1e-4), ("lstsq", 2e-2)])
+def test_padded_run_equals_unpadded_run(output_init, rtol):
+    """Masked units change nothing but rounding (the least-squares readout
+    sees extra zero columns, whose rounding Adam then carries along)."""
+    target = make_target("sine")
+    x = sample_uniform(jax.random.key(2), 256, 1)
+    y = target(x)[:, None]
+    cfg = TrainConfig(steps=200, output_init=output_init)
+    g1, p1, m1, k1 = _ensemble(1, 6, 2)
+    g2, p2, m2, k2 = _ensemble(1, 6, 2, padded=16)
+    r1 = make_run_fn(g1, cfg)(p1, m1, x, y, k1)
+    r2 = make_run_fn(g2, cfg)(p2, m2, x, y, k2)
+    np.testing.assert_allclose(r1.final_loss, r2.final_loss, rtol=rtol)
+    w1 = r1.params["layers"][0]["kernel"][...]
+    w2 = r2.params["layers"][0]["kernel"][...][:, :, :6]
+    np.testing.assert_allclose(w1, w2, rtol=10 * rtol, atol=1e-3)
+    # Masked units get zero gradient: their weights never move from the start.
+    start = p2["layers"][0]["kernel"][...][:, :, 6:]
+    if output_init == "lstsq":
+        assert float(jnp.abs(r2.params["layers"][1]["kernel"][...][:, 6:]).max()) == 0.0
+    np.testing.assert_array_equal(r2.params["layers"][0]["kernel"][...][:, :, 6:], start)
+
+
+def test_no_recompilation_on_second_call():
+    target = make_target("sine")
+    x = sample_uniform(jax.random.key(2), 64, 1)
+    y = target(x)[:, None]
+    graphdef, params, masks, keys = _ensemble(1, 3, 2)
+    cfg = TrainConfig(steps=5)
+    run = make_run_fn(graphdef, cfg)
+    run(params, masks, x, y, keys)
+    before = run._cache_size()
+    assert make_run_fn(graphdef, cfg) is run  # the factory is cached
+    run(params, masks, x + 0.0, y * 2.0, keys)
+    assert run._cache_size() == before == 1
+
+
+def test_same_seed_same_numbers():
+    a, _ = _fit("kink", 8, 100)
+    b, _ = _fit("kink", 8, 100)
+    np.testing.assert_array_equal(a.losses, b.losses)
