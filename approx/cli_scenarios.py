@@ -1,0 +1,48 @@
+"""``approx run experiments/{binary,multiclass,regression}.toml``: the course scenarios.
+
+Registers one run kind per scenario of :mod:`approx.scenarios`; the handler
+only parses, calls :func:`approx.scenarios.run_scenario` and prints.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from pathlib import Path
+
+__all__ = ["register"]
+
+SCENARIO_KINDS = ("binary", "multiclass", "regression")
+META_KEYS = ("kind", "out", "description", "lang")
+
+
+def _run(args, data: dict) -> int:
+    from approx.cli import _setup_jax
+    from approx.scenarios import config_for, format_metrics, run_scenario
+
+    kind = data["kind"]
+    settings = {k: v for k, v in data.items() if k not in META_KEYS}
+    config = config_for(kind, settings, args.experiment)
+    for key in ("out", "description", "lang"):
+        if key in data and not isinstance(data[key], str):
+            raise ValueError(f"{key} in {args.experiment} must be a string, got {data[key]!r}")
+    out = Path(args.out or data.get("out") or Path("runs") / f"{kind}-{datetime.now().strftime('%Y%m%d-%H%M%S')}")
+    lang = args.lang or data.get("lang", "en")
+    _setup_jax(args)
+    outcome = run_scenario(kind, config, out, lang=lang, resume=args.resume, description=data.get("description", ""))
+    if outcome.already_complete:
+        print(f"{kind} run in {out} is already complete")
+    print(format_metrics(outcome.metrics))
+    print(f"metrics: {out / 'metrics.csv'}")
+    print(f"history: {out / 'history.csv'}")
+    for path in outcome.figures:
+        print(f"figure: {path}")
+    if not outcome.already_complete:
+        print(f"time: {outcome.seconds:.1f} s")
+    return 0
+
+
+def register(extra_commands: dict, register_run_kind) -> None:
+    """Adds the scenario run kinds (no extra subcommand)."""
+    del extra_commands
+    for kind in SCENARIO_KINDS:
+        register_run_kind(kind, _run)
