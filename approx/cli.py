@@ -14,7 +14,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Callable, Sequence
 
-__all__ = ["main"]
+__all__ = ["main", "sweep_settings", "CLIError"]
 
 EXIT_BAD_INPUT = 2
 EXIT_INTERRUPTED = 130
@@ -117,6 +117,8 @@ def _experiment_file(path: str | None) -> dict:
 
 
 def _split_experiment(data: dict, expected_kind: str, where: str) -> tuple[dict, dict]:
+    if not isinstance(data, dict):
+        raise CLIError(f"{where} must hold a TOML table")
     meta = {k: data[k] for k in EXPERIMENT_KEYS if k in data}
     settings = {k: v for k, v in data.items() if k not in EXPERIMENT_KEYS}
     kind = meta.get("kind", expected_kind)
@@ -125,7 +127,9 @@ def _split_experiment(data: dict, expected_kind: str, where: str) -> tuple[dict,
     return meta, settings
 
 
-def _cmd_sweep(args, data: dict | None = None, where: str | None = None) -> int:
+def sweep_settings(args, data: dict | None = None, where: str | None = None):
+    """The sweep's config, output directory and language from CLI options
+    over an experiment file's settings. Raises ConfigError or CLIError."""
     from approx.config import ConfigError, SweepConfig, config_from_mapping, parse_widths
 
     if data is None:
@@ -140,14 +144,22 @@ def _cmd_sweep(args, data: dict | None = None, where: str | None = None) -> int:
         settings["widths"] = list(parse_widths(args.widths))
     if args.depth is not None:
         settings["depths"] = list(parse_widths(args.depth, "depth"))
-    if "lr" in settings and isinstance(settings["lr"], int) and not isinstance(settings["lr"], bool):
-        settings["lr"] = float(settings["lr"])
     try:
         config = config_from_mapping(SweepConfig, settings, where or "options")
     except TypeError as e:
         raise ConfigError(str(e)) from None
-    out = Path(args.out or meta.get("out") or _default_out("sweep", config.target.replace(":", "_")))
+    out = args.out or meta.get("out")
+    if out is not None and not isinstance(out, str):
+        raise ConfigError(f"out must be a path, got {out!r}")
     lang = args.lang or meta.get("lang", "en")
+    if lang not in ("en", "es"):
+        raise ConfigError(f"unknown lang {lang!r}; valid: en, es")
+    out = Path(out) if out else _default_out("sweep", config.target.replace(":", "_"))
+    return config, out, lang
+
+
+def _cmd_sweep(args, data: dict | None = None, where: str | None = None) -> int:
+    config, out, lang = sweep_settings(args, data, where)
     _setup_jax(argparse.Namespace(x64=config.x64, no_cache=args.no_cache, distributed=args.distributed))
 
     from approx.sweep import format_table, run_sweep
@@ -188,9 +200,12 @@ def _cmd_run(args) -> int:
 
     data = load_toml(args.experiment)
     kind = data.get("kind", "sweep")
+    if not isinstance(kind, str):
+        raise CLIError(f"kind must be a string in {args.experiment}, got {kind!r}")
     if kind == "sweep":
         ns = _parser().parse_args(["sweep"])
         ns.out, ns.resume, ns.lang, ns.no_cache = args.out, args.resume, args.lang, args.no_cache
+        ns.distributed = False
         return _cmd_sweep(ns, data, args.experiment)
     handler = _RUN_KINDS.get(kind)
     if handler is None:

@@ -170,7 +170,8 @@ def plot_error_vs_width(
             ax.set_xlabel(text("width", lang))
             ax.set_ylabel(text(metric, lang))
             ax.set_title(text("l2_panel" if panel == 0 else "sup_panel", lang))
-            ax.legend(loc="lower left")
+            if ax.get_legend_handles_labels()[0]:
+                ax.legend(loc="lower left")
         fig.suptitle(title or text("error_vs_width", lang, target=target_name))
         if diverged:
             fig.text(0.99, 0.01, text("diverged", lang, k=diverged), ha="right", va="bottom", fontsize=11, color="0.4")

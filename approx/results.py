@@ -19,9 +19,12 @@ import json
 import math
 import os
 import platform
+import signal
 import subprocess
 import sys
+import threading
 import time
+from contextlib import contextmanager
 from datetime import datetime, timezone
 from importlib import metadata
 from pathlib import Path
@@ -31,6 +34,7 @@ __all__ = [
     "RunDirectory",
     "RunDirError",
     "SWEEP_COLUMNS",
+    "deferred_interrupt",
     "FMNIST_COLUMNS",
     "read_rows",
     "read_manifest",
@@ -51,6 +55,32 @@ FMNIST_COLUMNS = (
 
 class RunDirError(ValueError):
     """The output directory cannot be used as asked (not empty, unwritable, config differs)."""
+
+
+@contextmanager
+def deferred_interrupt():
+    """Holds Ctrl-C (SIGINT) until the block ends, so that a write of rows or
+    of the manifest is never cut in half by an interrupt; the interrupt is
+    then raised as usual. Outside the main thread it does nothing."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    received = []
+
+    def hold(signum, frame):
+        received.append(signum)
+
+    try:
+        previous = signal.signal(signal.SIGINT, hold)
+    except ValueError:  # not in the main interpreter
+        yield
+        return
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, previous)
+        if received:
+            raise KeyboardInterrupt
 
 
 def _now() -> str:
@@ -268,14 +298,15 @@ class RunDirectory:
         if not rows:
             return
         data = _encode_rows(self.columns, rows)
-        fd = os.open(self.csv_path, os.O_WRONLY | os.O_APPEND)
-        try:
-            written = 0
-            while written < len(data):
-                written += os.write(fd, data[written:])
-            os.fsync(fd)
-        finally:
-            os.close(fd)
+        with deferred_interrupt():
+            fd = os.open(self.csv_path, os.O_WRONLY | os.O_APPEND)
+            try:
+                written = 0
+                while written < len(data):
+                    written += os.write(fd, data[written:])
+                os.fsync(fd)
+            finally:
+                os.close(fd)
 
     def update_manifest(self, **fields: Any) -> None:
         self.manifest.update(fields)
@@ -288,7 +319,9 @@ class RunDirectory:
         self._write_manifest()
 
     def _write_manifest(self) -> None:
-        _atomic_write(self.manifest_path, (json.dumps(self.manifest, indent=2, default=str) + "\n").encode())
+        data = (json.dumps(self.manifest, indent=2, default=str) + "\n").encode()
+        with deferred_interrupt():
+            _atomic_write(self.manifest_path, data)
 
     def rows(self) -> list[dict[str, str]]:
         return read_rows(self.csv_path)
