@@ -34,18 +34,19 @@ def _run(argv, capsys):
 
 
 # -- data sets ---------------------------------------------------------------------------
+# 70 points (the tiny runs' 40 + 30), so the end-to-end runs reuse these compiled generators.
 @pytest.mark.parametrize(
     "make, classes",
     [
-        (lambda k: scenarios.make_moons(k, 101), 2),
-        (lambda k: scenarios.make_circles(k, 101), 2),
-        (lambda k: scenarios.make_blobs(k, 101, 4), 4),
-        (lambda k: scenarios.make_spirals(k, 101, 3), 3),
+        (lambda k: scenarios.make_moons(k, 70), 2),
+        (lambda k: scenarios.make_circles(k, 70), 2),
+        (lambda k: scenarios.make_blobs(k, 70, 3), 3),
+        (lambda k: scenarios.make_spirals(k, 70, 4), 4),
     ],
 )
 def test_data_sets_in_unit_square_balanced_and_seeded(make, classes):
     x, labels = make(jax.random.key(0))
-    assert x.shape == (101, 2) and labels.shape == (101,)
+    assert x.shape == (70, 2) and labels.shape == (70,)
     assert float(x.min()) >= 0 and float(x.max()) <= 1
     counts = np.bincount(np.asarray(labels), minlength=classes)
     assert counts.max() - counts.min() <= 1
@@ -56,7 +57,7 @@ def test_data_sets_in_unit_square_balanced_and_seeded(make, classes):
 
 
 def test_circles_radii():
-    x, labels = scenarios.make_circles(jax.random.key(0), 200, noise=0.0)
+    x, labels = scenarios.make_circles(jax.random.key(0), 70, noise=0.0)
     radius = np.linalg.norm(np.asarray(x) - 0.5, axis=1)
     np.testing.assert_allclose(radius[np.asarray(labels) == 0], 0.4, atol=1e-6)
     np.testing.assert_allclose(radius[np.asarray(labels) == 1], 0.2, atol=1e-6)
