@@ -10,11 +10,15 @@ from approx.models import MLP, count_params
 from approx.sweep import run_sweep
 from approx.targets import Target, as_target, grid, make_target, sample_uniform
 from approx.train import TrainConfig, make_epoch_fn, make_run_fn
+from approx.workflow import Dense, History, Sequential
 
 __version__ = "0.1.0"
 
 __all__ = [
     "ConfigError",
+    "Dense",
+    "History",
+    "Sequential",
     "FMNISTConfig",
     "MLP",
     "SweepConfig",

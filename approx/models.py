@@ -111,14 +111,17 @@ def _unit_keys(key: jax.Array, count: int) -> jax.Array:
     return jax.vmap(jax.random.fold_in, in_axes=(None, 0))(key, jnp.arange(count))
 
 
-def _per_entry_normal(key: jax.Array, fan_in: int, fan_out: int, dtype) -> jax.Array:
-    """A ``(fan_in, fan_out)`` standard normal matrix whose entry ``(i, j)``
-    depends only on ``(key, i, j)``: truncating a layer keeps its entries."""
+def _rows(key: jax.Array, fan_out: int, draw) -> jax.Array:
+    """``draw(key_j)`` for each output unit ``j`` with ``key_j = fold_in(key, j)``,
+    stacked to ``(fan_out, ...)``.
 
-    def column(k):
-        return jax.vmap(lambda kk: jax.random.truncated_normal(kk, -2.0, 2.0, (), dtype))(_unit_keys(k, fan_in))
-
-    return jax.vmap(column, out_axes=1)(_unit_keys(key, fan_out))
+    With JAX's partitionable threefry (the default), element ``i`` of a 1-D
+    draw depends only on the key and ``i``, so a longer row (a padded fan-in)
+    starts with the same values: unit ``j`` of a padded layer has exactly the
+    weights of unit ``j`` of the unpadded one. One random call site per
+    layer keeps compilation short.
+    """
+    return jax.vmap(draw)(_unit_keys(key, fan_out))
 
 
 # Standard deviation of a standard normal truncated to [-2, 2]; dividing by it
@@ -127,12 +130,14 @@ _TRUNC_STD = 0.87962566103423978
 
 
 def _lecun_normal(key, fan_in, fan_out, dtype, active_fan_in=None):
-    """LeCun normal (variance ``1 / fan_in``), as Flax's default kernel init.
+    """LeCun normal (variance ``1 / fan_in``, truncated at 2 sigma), Flax's
+    default kernel init, as a ``(fan_in, fan_out)`` kernel.
 
     ``active_fan_in`` is the true fan-in of a padded layer, so that a padded
     network's live weights equal the unpadded network's."""
     scale = jnp.sqrt(jnp.asarray(fan_in if active_fan_in is None else active_fan_in, dtype))
-    return _per_entry_normal(key, fan_in, fan_out, dtype) / (_TRUNC_STD * scale)
+    rows = _rows(key, fan_out, lambda k: jax.random.truncated_normal(k, -2.0, 2.0, (fan_in,), dtype))
+    return rows.T / (_TRUNC_STD * scale)
 
 
 def _spread_first_layer(key, in_dim, width, active_width, dtype, slope_scale):
@@ -145,19 +150,15 @@ def _spread_first_layer(key, in_dim, width, active_width, dtype, slope_scale):
     steps of Cybenko's construction at the resolution ``n`` units afford.
     """
     n = jnp.maximum(jnp.asarray(active_width, dtype), 1.0)
-
-    def unit(k):
-        k_dir, k_centre, k_slope = jax.random.split(k, 3)
-        u = jax.vmap(lambda kk: jax.random.normal(kk, (), dtype))(_unit_keys(k_dir, in_dim))
-        u = u / jnp.maximum(jnp.linalg.norm(u), 1e-12)
-        c = jax.vmap(lambda kk: jax.random.uniform(kk, (), dtype))(_unit_keys(k_centre, in_dim))
-        # Log-uniform slopes over a factor 4 mix sharp and gentle steps.
-        s = slope_scale * n ** (1.0 / in_dim) * jnp.exp(jax.random.uniform(k_slope, (), dtype, -0.7, 0.7))
-        w = s * u
-        return w, -jnp.dot(w, c)
-
-    w, b = jax.vmap(unit)(_unit_keys(key, width))
-    return w.T, b
+    # Per unit: d uniforms for the centre, one for the slope, d for the direction.
+    v = _rows(key, width, lambda k: jax.random.uniform(k, (2 * in_dim + 1,), dtype, 1e-6, 1.0 - 1e-6))
+    c = v[:, :in_dim]
+    u = jax.scipy.special.ndtri(v[:, in_dim + 1 :])  # standard normal: a uniform direction once normalised
+    u = u / jnp.maximum(jnp.linalg.norm(u, axis=1, keepdims=True), 1e-12)
+    # Log-uniform slopes over a factor 4 mix sharp and gentle steps.
+    s = slope_scale * n ** (1.0 / in_dim) * jnp.exp(1.4 * v[:, in_dim] - 0.7)
+    w = s[:, None] * u
+    return w.T, -jnp.sum(w * c, axis=1)
 
 
 # Up to this many inputs, an affine map is computed as a sum of broadcast

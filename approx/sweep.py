@@ -100,10 +100,11 @@ def make_data(config: SweepConfig, target: Target) -> SweepData:
 
     @jax.jit
     def build(seed):
-        k_train, k_test, k_sup = jax.random.split(jax.random.key(seed), 3)
-        x_train = sample_uniform(k_train, config.train_points, config.dim, dtype)
-        x_test = held_out_points(k_test, config.test_points, config.dim, dtype)
-        x_sup = sup_points(k_sup, config.dim, dtype)
+        key = jax.random.key(seed)
+        x_train = sample_uniform(jax.random.fold_in(key, 0), config.train_points, config.dim, dtype)
+        # For d <= 2 both point sets are grids: no random call sites to compile.
+        x_test = held_out_points(jax.random.fold_in(key, 1), config.test_points, config.dim, dtype)
+        x_sup = sup_points(jax.random.fold_in(key, 2), config.dim, dtype)
         return x_train, target(x_train)[:, None], x_test, target(x_test), x_sup
 
     x_train, y_train, x_test, y_test, x_sup = build(config.data_seed)
@@ -197,27 +198,100 @@ def _pad_members(members: list[Run], multiple: int) -> list[Run]:
     return members + [members[-1]] * extra
 
 
-def run_bucket(config: SweepConfig, bucket: Bucket, data: SweepData, target: Target, mesh: Mesh | None = None):
-    """Trains and measures one bucket. Returns ``(rows, compile_s, run_s)``."""
+@dataclass(frozen=True)
+class InitialParams:
+    """Initial parameters of many runs of one depth at a common padded width.
+
+    Built by one compiled program per depth (random number generation is
+    slow to compile on CPU, so it is done once, not once per bucket); a
+    bucket slices its runs out with :func:`_slice_to`. Unit ``j`` of a padded
+    layer equals unit ``j`` of the unpadded one (see approx.models), so the
+    slices are exactly the bucket's own initialisation.
+    """
+
+    width: int
+    index: dict
+    params: object
+    keys: jax.Array
+
+
+# Above this many floats for all runs' initial parameters, each bucket draws its own.
+_INIT_ALL_LIMIT = 20_000_000
+
+
+def initial_params(config: SweepConfig, depth: int, width: int, runs: Sequence[Run]) -> InitialParams | None:
+    per_run = count_params(config.dim, [width] * depth, 1)
+    if not runs or per_run * len(runs) > _INIT_ALL_LIMIT:
+        return None
+    seeds = np.asarray([r.seed for r in runs], np.int32)
+    actives = np.asarray([r.width for r in runs], np.int32)
+    params, keys = _init_fn(config, depth, width)(seeds, actives)
+    return InitialParams(width, {(r.width, r.seed): i for i, r in enumerate(runs)}, params, keys)
+
+
+def _structure(config: SweepConfig, depth: int, width: int):
+    return nnx.state(nnx.eval_shape(lambda: _build_model(config, depth, width, jax.random.key(0))))
+
+
+def _slice_to(params, structure):
+    """Leading units of every leaf (after the ensemble axis) to ``structure``'s shapes."""
+    return jax.tree.map(lambda a, t: a[(slice(None),) + tuple(slice(0, n) for n in t.shape)], params, structure)
+
+
+def _pad_to(params, structure):
+    """Zero-pads every leaf (after the ensemble axis) to ``structure``'s shapes:
+    the padded units have zero weights and a zero mask, so outputs are unchanged."""
+    return jax.tree.map(
+        lambda a, t: jnp.pad(a, [(0, 0)] + [(0, n - m) for m, n in zip(a.shape[1:], t.shape)]), params, structure
+    )
+
+
+def _masks(members: Sequence[Run], width: int, depth: int, x64: bool):
+    mask = (np.arange(width)[None, :] < np.asarray([r.width for r in members])[:, None]).astype(
+        np.float64 if x64 else np.float32
+    )
+    return tuple(mask for _ in range(depth))
+
+
+def run_bucket(
+    config: SweepConfig,
+    bucket: Bucket,
+    data: SweepData,
+    target: Target,
+    mesh: Mesh | None = None,
+    init: InitialParams | None = None,
+):
+    """Trains and measures one bucket. Returns ``(rows, compile_s, run_s)``.
+
+    With ``init`` the bucket's initial parameters are sliced from it and the
+    errors are measured by one program at ``init.width`` for every bucket.
+    """
     n_dev = 1 if mesh is None else mesh.devices.size
     members = _pad_members(list(bucket.runs), n_dev)
-    seeds = np.asarray([r.seed for r in members], np.int32)
-    actives = np.asarray([r.width for r in members], np.int32)
     graphdef = _graphdef(config, bucket.depth, bucket.width)
-    mask = (np.arange(bucket.width)[None, :] < actives[:, None]).astype(np.float64 if config.x64 else np.float32)
-    masks = tuple(mask for _ in range(bucket.depth))
+    masks = _masks(members, bucket.width, bucket.depth, config.x64)
 
     t0 = time.perf_counter()
-    params, train_keys = _init_fn(config, bucket.depth, bucket.width)(seeds, actives)
+    if init is not None:
+        idx = np.asarray([init.index[(r.width, r.seed)] for r in members])
+        params = _slice_to(jax.tree.map(lambda a: a[idx], init.params), _structure(config, bucket.depth, bucket.width))
+        train_keys = init.keys[idx]
+    else:
+        seeds = np.asarray([r.seed for r in members], np.int32)
+        actives = np.asarray([r.width for r in members], np.int32)
+        params, train_keys = _init_fn(config, bucket.depth, bucket.width)(seeds, actives)
     params, masks, train_keys = _shard_leading((params, masks, train_keys), mesh)
     run_fn = make_run_fn(graphdef, _train_config(config), mean_squared_error)
     compiled = run_fn.lower(params, masks, data.x_train, data.y_train, train_keys).compile()
     t1 = time.perf_counter()
     result = compiled(params, masks, data.x_train, data.y_train, train_keys)
-    jax.block_until_ready(result.final_loss)
-    t2 = time.perf_counter()
-    measure = make_measure_fn(graphdef, target.fn, config.dim)
-    errors = measure(result.params, masks, data.x_test, data.y_test, data.x_sup)
+    trained, measure_masks, measure_graphdef = result.params, masks, graphdef
+    if init is not None and init.width != bucket.width:
+        trained = _pad_to(trained, _structure(config, bucket.depth, init.width))
+        measure_masks = _shard_leading(_masks(members, init.width, bucket.depth, config.x64), mesh)
+        measure_graphdef = _graphdef(config, bucket.depth, init.width)
+    measure = make_measure_fn(measure_graphdef, target.fn, config.dim)
+    errors = measure(trained, measure_masks, data.x_test, data.y_test, data.x_sup)
     host = jax.device_get({"final": result.final_loss, "diverged": result.diverged, **errors})
     t3 = time.perf_counter()
 
@@ -300,8 +374,16 @@ def run_sweep(
     compile_s = run_s = 0.0
     bucket_log = []
     try:
+        t_init = time.perf_counter()
+        inits = {}
+        for depth in config.depths:
+            mine = [b for b in buckets if b.depth == depth]
+            if mine:
+                members = [m for b in mine for m in _pad_members(list(b.runs), 1 if mesh is None else mesh.devices.size)]
+                inits[depth] = initial_params(config, depth, max(b.width for b in mine), list(dict.fromkeys(members)))
+        compile_s += time.perf_counter() - t_init
         for i, bucket in enumerate(buckets, 1):
-            rows, c, r = run_bucket(config, bucket, data, tgt, mesh)
+            rows, c, r = run_bucket(config, bucket, data, tgt, mesh, inits.get(bucket.depth))
             store.append(rows)
             compile_s += c
             run_s += r

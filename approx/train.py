@@ -257,14 +257,18 @@ def make_run_fn(graphdef, config: TrainConfig, loss_fn: Callable = mean_squared_
 
         step = _make_step(objective, optimizer, is_lbfgs)
 
-        def body(state, step_key):
-            if config.batch_size is None:
-                return step(state, x, y)
-            idx = jax.random.randint(step_key, (config.batch_size,), 0, x.shape[0])
-            return step(state, x[idx], y[idx])
-
         state = init_train_state(params, optimizer)
-        state, losses = jax.lax.scan(body, state, jax.random.split(key, config.steps))
+        if config.batch_size is None:
+            # Full batch: no random numbers in the loop (each random call
+            # site costs a few tenths of a second of compilation on CPU).
+            state, losses = jax.lax.scan(lambda s, _: step(s, x, y), state, None, length=config.steps)
+        else:
+
+            def body(state, i):
+                idx = jax.random.randint(jax.random.fold_in(key, i), (config.batch_size,), 0, x.shape[0])
+                return step(state, x[idx], y[idx])
+
+            state, losses = jax.lax.scan(body, state, jnp.arange(config.steps))
         final = loss_fn(y, apply(state.params, x, masks))
         final = jnp.where(state.diverged | ~jnp.isfinite(final), state.last_loss, final)
         return RunResult(state.params, losses, final, state.diverged)

@@ -1,0 +1,443 @@
+"""Benchmarks: named workloads, compile timed apart from run, FLOPs counted,
+measured against a ceiling taken on the same machine in the same process.
+
+Workloads:
+
+* ``w1`` - the canonical width sweep: ``sine`` on [0, 1], 1024 training
+  points, a 4096-point test grid, one sigmoid hidden layer of widths 1..256,
+  4 seeds each (36 runs), 3000 full-batch Adam steps at lr 1e-2, float32.
+  Timed end to end as a user runs it (a fresh ``approx sweep`` process, with
+  a cold and then a warm compilation cache) and split into compile and run
+  from the sweep's manifest.
+* ``fmnist`` - one epoch of 784-256-10 sigmoid MLP training on Fashion-MNIST
+  at batch 128, after compilation.
+* ``scaling`` - time per run against width and against the number of seeds.
+
+The ceiling is the rate (FLOP/s) of a single large fused forward+backward
+pass of the same arithmetic: for the sweep, one sigmoid layer as wide as all
+the sweep's units together on the same points; for Fashion-MNIST, the same
+network on 8192 examples at once. ``fraction`` is achieved / ceiling.
+
+FLOP counts are explicit, per (point, hidden unit) of a one-hidden-layer
+network with ``d`` inputs: forward ``2d + 1`` (affine) ``+ 4`` (sigmoid as
+``0.5 tanh(z/2) + 0.5``, tanh counted as one) ``+ 2`` (output), backward
+``2 + 3 + 2d + 1``: ``4d + 13`` in all; the optimiser's per-parameter work is
+left out (it is independent of the number of points).
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import subprocess
+import sys
+import tempfile
+import time
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Callable
+
+import numpy as np
+
+__all__ = ["WORKLOADS", "BenchResult", "run_bench", "format_results", "w1_flops", "mlp_flops_per_point_unit"]
+
+W1_WIDTHS = (1, 2, 4, 8, 16, 32, 64, 128, 256)
+W1_ARGS = dict(widths=W1_WIDTHS, seeds=4, steps=3000, lr=0.01, train_points=1024)
+QUICK_W1_ARGS = dict(widths=(1, 4, 16), seeds=2, steps=200, lr=0.01, train_points=256)
+
+
+@dataclass
+class BenchResult:
+    """One workload's figures; seconds unless named otherwise."""
+
+    workload: str
+    compile_s: float
+    run_s: float
+    steps: int
+    samples: int
+    flops: float
+    ceiling_gflops: float
+    wall_s: float | None = None
+    extra: dict = field(default_factory=dict)
+
+    @property
+    def steps_per_s(self) -> float:
+        return self.steps / self.run_s if self.run_s > 0 else math.nan
+
+    @property
+    def samples_per_s(self) -> float:
+        return self.samples / self.run_s if self.run_s > 0 else math.nan
+
+    @property
+    def gflops(self) -> float:
+        return self.flops / self.run_s / 1e9 if self.run_s > 0 else math.nan
+
+    @property
+    def fraction(self) -> float:
+        return self.gflops / self.ceiling_gflops if self.ceiling_gflops > 0 else math.nan
+
+    def to_dict(self) -> dict:
+        d = asdict(self)
+        d.update(steps_per_s=self.steps_per_s, samples_per_s=self.samples_per_s, gflops=self.gflops, fraction=self.fraction)
+        return d
+
+
+def mlp_flops_per_point_unit(d: int) -> int:
+    """Forward + backward FLOPs per (point, hidden unit) of one hidden layer."""
+    return 4 * d + 13
+
+
+def w1_flops(widths, seeds, steps, train_points, d: int = 1) -> float:
+    """Training FLOPs of a width sweep (all runs, all steps)."""
+    return float(sum(widths)) * seeds * steps * train_points * mlp_flops_per_point_unit(d)
+
+
+# -- ceilings ---------------------------------------------------------------------
+def sigmoid_layer_ceiling(units: int, points: int, d: int = 1, repeats: int = 200) -> float:
+    """GFLOP/s of one large fused forward+backward (plus an SGD update) of a
+    sigmoid layer with ``units`` hidden units on ``points`` points, repeated
+    under ``lax.scan`` so that dispatch does not count."""
+    import jax
+    import jax.numpy as jnp
+
+    from approx.models import sigmoid
+
+    key = jax.random.key(0)
+    x = jax.random.uniform(key, (points, d))
+    y = jnp.sin(6.0 * x[:, 0])
+    w = jax.random.normal(key, (d, units)) * 10
+    params = {"w": w, "b": -jnp.sum(w * 0.5, axis=0), "a": jnp.zeros((units,)), "c": jnp.zeros(())}
+
+    def loss(p):
+        # The same fused broadcast form as approx.models.Affine for small fan-in.
+        z = x[:, 0:1] * p["w"][0][None, :]
+        for i in range(1, d):
+            z = z + x[:, i : i + 1] * p["w"][i][None, :]
+        h = sigmoid(z + p["b"][None, :])
+        return jnp.mean((h @ p["a"] + p["c"] - y) ** 2)
+
+    @jax.jit
+    def run(p):
+        def body(p, _):
+            g = jax.grad(loss)(p)
+            return jax.tree.map(lambda a, b: a - 1e-3 * b, p, g), None
+
+        p, _ = jax.lax.scan(body, p, None, length=repeats)
+        return p
+
+    jax.block_until_ready(run(params))
+    best = math.inf
+    for _ in range(3):
+        t0 = time.perf_counter()
+        jax.block_until_ready(run(params))
+        best = min(best, time.perf_counter() - t0)
+    return units * points * repeats * mlp_flops_per_point_unit(d) / best / 1e9
+
+
+def dense_mlp_ceiling(in_dim: int, width: int, out_dim: int, batch: int = 8192, repeats: int = 10) -> float:
+    """GFLOP/s of a large fused forward+backward of an ``in-width-out`` MLP."""
+    import jax
+    import jax.numpy as jnp
+    import optax
+
+    key = jax.random.key(0)
+    x = jax.random.normal(key, (batch, in_dim))
+    y = jax.random.randint(key, (batch,), 0, out_dim)
+    params = {
+        "w1": jax.random.normal(key, (in_dim, width)) / math.sqrt(in_dim),
+        "b1": jnp.zeros((width,)),
+        "w2": jax.random.normal(key, (width, out_dim)) / math.sqrt(width),
+        "b2": jnp.zeros((out_dim,)),
+    }
+
+    def loss(p):
+        h = jax.nn.sigmoid(x @ p["w1"] + p["b1"][None, :])
+        logits = h @ p["w2"] + p["b2"][None, :]
+        return jnp.mean(optax.softmax_cross_entropy_with_integer_labels(logits, y))
+
+    @jax.jit
+    def run(p):
+        def body(p, _):
+            g = jax.grad(loss)(p)
+            return jax.tree.map(lambda a, b: a - 1e-3 * b, p, g), None
+
+        return jax.lax.scan(body, p, None, length=repeats)[0]
+
+    jax.block_until_ready(run(params))
+    best = math.inf
+    for _ in range(3):
+        t0 = time.perf_counter()
+        jax.block_until_ready(run(params))
+        best = min(best, time.perf_counter() - t0)
+    return fmnist_flops_per_example(in_dim, width, out_dim) * batch * repeats / best / 1e9
+
+
+def fmnist_flops_per_example(in_dim: int = 784, width: int = 256, out_dim: int = 10) -> float:
+    """Forward (2 per multiply-add) plus backward (twice the forward) of the
+    two matrix products; activations and the optimiser are left out."""
+    return 6.0 * (in_dim * width + width * out_dim)
+
+
+# -- workloads ------------------------------------------------------------------
+def _sweep_cmd(out: Path, args: dict, *extra: str) -> list[str]:
+    return [
+        sys.executable, "-m", "approx", "sweep", "--target", "sine",
+        "--widths", ",".join(map(str, args["widths"])), "--seeds", str(args["seeds"]),
+        "--steps", str(args["steps"]), "--lr", str(args["lr"]), "--train-points", str(args["train_points"]),
+        "--out", str(out), *extra,
+    ]  # fmt: skip
+
+
+def _timed(cmd: list[str], env: dict) -> tuple[float, subprocess.CompletedProcess]:
+    t0 = time.perf_counter()
+    proc = subprocess.run(cmd, capture_output=True, text=True, env=env)
+    wall = time.perf_counter() - t0
+    if proc.returncode != 0:
+        raise RuntimeError(f"{' '.join(cmd[:4])} failed: {proc.stderr.strip().splitlines()[-1:]}")
+    return wall, proc
+
+
+def bench_w1(quick: bool = False, baseline: str | None = None, report: Callable[[str], None] = print) -> BenchResult:
+    """W1 end to end in fresh processes: cold cache, then warm cache."""
+    from approx.analysis import summarize
+    from approx.results import read_manifest, read_rows
+
+    args = QUICK_W1_ARGS if quick else W1_ARGS
+    with tempfile.TemporaryDirectory(prefix="approx-bench-") as tmp:
+        tmp = Path(tmp)
+        env = os.environ | {"XDG_CACHE_HOME": str(tmp / "cache")}
+        env.pop("APPROX_NO_CACHE", None)
+        report("w1: cold compilation cache ...")
+        cold, _ = _timed(_sweep_cmd(tmp / "cold", args, "--no-figure"), env)
+        report(f"w1: cold {cold:.1f} s; warm cache ...")
+        warm, _ = _timed(_sweep_cmd(tmp / "warm", args, "--no-figure"), env)
+        manifest = read_manifest(tmp / "cold")
+        rows = read_rows(tmp / "cold" / "results.csv")
+        med = {s["width"]: s["median"] for s in summarize(rows, ("width",), "test_mse")}
+        units = sum(args["widths"]) * args["seeds"]
+        report("w1: ceiling ...")
+        ceiling = sigmoid_layer_ceiling(int(2 ** math.ceil(math.log2(units))), args["train_points"])
+        extra = {
+            "cold_wall_s": cold,
+            "warm_wall_s": warm,
+            "median_test_mse": med,
+            "buckets": manifest.get("buckets"),
+            "device_count": manifest.get("device_count"),
+            "backend": manifest.get("backend"),
+        }
+        if baseline == "torch":
+            report("w1: PyTorch baseline ...")
+            cmd = [
+                sys.executable, "-m", "approx.bench_torch", "w1", "--widths", ",".join(map(str, args["widths"])),
+                "--seeds", str(args["seeds"]), "--steps", str(args["steps"]), "--lr", str(args["lr"]),
+                "--train-points", str(args["train_points"]),
+            ]  # fmt: skip
+            torch_wall, proc = _timed(cmd, os.environ.copy())
+            out = json.loads(proc.stdout.strip().splitlines()[-1])
+            tmed = summarize([{k: str(v) for k, v in r.items()} | {"diverged": "false"} for r in out["runs"]], ("width",), "test_mse")
+            extra.update(
+                torch_wall_s=torch_wall,
+                torch_threads=out["threads"],
+                speedup_cold=torch_wall / cold,
+                speedup_warm=torch_wall / warm,
+                torch_median_test_mse={s["width"]: s["median"] for s in tmed},
+            )
+    flops = w1_flops(args["widths"], args["seeds"], args["steps"], args["train_points"])
+    runs = len(args["widths"]) * args["seeds"]
+    return BenchResult(
+        "w1",
+        compile_s=float(manifest.get("compile_seconds", math.nan)),
+        run_s=float(manifest.get("run_seconds", math.nan)),
+        steps=args["steps"] * runs,
+        samples=args["steps"] * runs * args["train_points"],
+        flops=flops,
+        ceiling_gflops=ceiling,
+        wall_s=cold,
+        extra=extra,
+    )
+
+
+def bench_fmnist(quick: bool = False, baseline: str | None = None, report: Callable[[str], None] = print) -> BenchResult:
+    """One epoch of 784-256-10 at batch 128 after compile (best of the epochs)."""
+    from approx.config import FMNISTConfig
+    from approx.fmnist import prepare_data, train_fmnist
+
+    width, batch = (64, 128) if quick else (256, 128)
+    epochs = 2 if quick else 3
+    subset = 4096 if quick else 0
+    config = FMNISTConfig(widths=(width,), epochs=epochs, batch_size=batch, train_subset=subset, test_subset=1000 if quick else 0)
+    data = prepare_data(config)
+    report(f"fmnist: 784-{width}-10, batch {batch}, {data.n_train} examples ...")
+    result = train_fmnist(config, data, 1, width, (0,))
+    epoch_s = min(result.epoch_seconds)
+    steps = -(-data.n_train // batch)
+    per_example = fmnist_flops_per_example(784, width, 10)
+    report("fmnist: ceiling ...")
+    ceiling = dense_mlp_ceiling(784, width, 10, batch=2048 if quick else 8192, repeats=3 if quick else 10)
+    extra = {
+        "epoch_s": epoch_s,
+        "epochs_s": result.epoch_seconds,
+        "five_epoch_total_s": result.compile_seconds + 5 * epoch_s,
+        "test_accuracy": float(result.history["test_accuracy"][-1, 0]),
+        "note": "epoch time includes evaluating 10000 training and all test examples",
+    }
+    if baseline == "torch":
+        from approx.bench_torch import fmnist_epoch
+        from approx.data import load_fashion_mnist
+
+        report("fmnist: PyTorch baseline ...")
+        ds = load_fashion_mnist(config.data_dir)
+        n = data.n_train
+        x = ds.x_train[:n].reshape(n, -1).astype(np.float32) / 255.0
+        t = fmnist_epoch(x, ds.y_train[:n], width, batch, epochs=1 if quick else 2)
+        extra.update(
+            torch_epoch_s=t["epoch_seconds"],
+            torch_threads=t["threads"],
+            speedup=t["epoch_seconds"] / epoch_s,
+            torch_five_epoch_total_s=5 * t["epoch_seconds"],
+            speedup_five_epochs_with_compile=5 * t["epoch_seconds"] / (result.compile_seconds + 5 * epoch_s),
+        )
+    return BenchResult(
+        "fmnist",
+        compile_s=result.compile_seconds,
+        run_s=epoch_s,
+        steps=steps,
+        samples=data.n_train,
+        flops=per_example * data.n_train,
+        ceiling_gflops=ceiling,
+        extra=extra,
+    )
+
+
+def bench_scaling(quick: bool = False, out: Path | None = None, report: Callable[[str], None] = print) -> BenchResult:
+    """Time per run against width (4 seeds) and against seeds (width 64)."""
+    import jax
+
+    from approx.config import SweepConfig
+    from approx.sweep import Bucket, Run, make_data, make_mesh, run_bucket
+    from approx.targets import make_target
+
+    steps = 100 if quick else 1000
+    widths = (1, 16, 64) if quick else (1, 4, 16, 64, 256, 1024)
+    seed_counts = (1, 2, 4) if quick else (1, 2, 4, 8, 16, 32)
+    base = SweepConfig(steps=steps, train_points=1024, widths=(1,), seeds=1)
+    target = make_target("sine")
+    data = make_data(base, target)
+    mesh = make_mesh()
+
+    def time_bucket(width, seeds):
+        bucket = Bucket(1, width, tuple(Run(1, width, s) for s in range(seeds)))
+        _, compile_s, run_s = run_bucket(base, bucket, data, target, mesh)
+        return compile_s, run_s
+
+    by_width, by_seeds = [], []
+    for w in widths:
+        c, r = time_bucket(w, 4)
+        by_width.append({"width": w, "seeds": 4, "compile_s": c, "run_s": r, "per_run_s": r / 4})
+        report(f"scaling: width {w:>5}, 4 seeds: {r / 4 * 1e3:8.1f} ms per run")
+    for s in seed_counts:
+        c, r = time_bucket(64, s)
+        by_seeds.append({"width": 64, "seeds": s, "compile_s": c, "run_s": r, "per_run_s": r / s})
+        report(f"scaling: width 64, {s:>3} seeds: {r / s * 1e3:8.1f} ms per run")
+    figures = []
+    if out is not None:
+        figures = [str(p) for p in plot_scaling(by_width, by_seeds, Path(out) / "scaling", backend=jax.default_backend())]
+    run_total = sum(r["run_s"] for r in by_width + by_seeds)
+    flops = sum(r["width"] * r["seeds"] for r in by_width + by_seeds) * steps * 1024 * mlp_flops_per_point_unit(1)
+    ceiling = sigmoid_layer_ceiling(1024, 1024, repeats=50 if quick else 200)
+    return BenchResult(
+        "scaling",
+        compile_s=sum(r["compile_s"] for r in by_width + by_seeds),
+        run_s=run_total,
+        steps=steps * sum(r["seeds"] for r in by_width + by_seeds),
+        samples=steps * 1024 * sum(r["seeds"] for r in by_width + by_seeds),
+        flops=flops,
+        ceiling_gflops=ceiling,
+        extra={"by_width": by_width, "by_seeds": by_seeds, "figures": figures},
+    )
+
+
+def plot_scaling(by_width, by_seeds, stem: Path, backend: str = "cpu") -> list[Path]:
+    from approx.plots import PALETTE, lecture_style, plt, save_figure
+
+    with lecture_style():
+        fig, axes = plt.subplots(1, 2, figsize=(12, 4.8))
+        w = [r["width"] for r in by_width]
+        axes[0].plot(w, [r["per_run_s"] * 1e3 for r in by_width], "o-", color=PALETTE[0])
+        axes[0].set_xscale("log", base=2)
+        axes[0].set_yscale("log")
+        axes[0].set_xlabel("hidden width n (4 seeds)")
+        axes[0].set_ylabel("ms per run")
+        s = [r["seeds"] for r in by_seeds]
+        axes[1].plot(s, [r["run_s"] * 1e3 for r in by_seeds], "o-", color=PALETTE[1], label="measured")
+        axes[1].plot(s, [by_seeds[0]["run_s"] * 1e3 * k for k in s], ":", color="0.4", label="linear in seeds")
+        axes[1].set_xscale("log", base=2)
+        axes[1].set_yscale("log")
+        axes[1].set_xlabel("seeds trained together (width 64)")
+        axes[1].set_ylabel("ms per program")
+        axes[1].legend()
+        fig.suptitle(f"Cost of a run ({backend})")
+        fig.tight_layout()
+        return save_figure(fig, stem)
+
+
+WORKLOADS = {"w1": bench_w1, "fmnist": bench_fmnist, "scaling": bench_scaling}
+
+
+def run_bench(workload: str = "all", *, baseline: str | None = None, quick: bool = False, out: Path | None = None, report=print) -> list[BenchResult]:
+    names = list(WORKLOADS) if workload == "all" else [workload]
+    for name in names:
+        if name not in WORKLOADS:
+            raise ValueError(f"unknown workload {name!r}; valid: {', '.join(WORKLOADS)}, all")
+    if baseline not in (None, "torch"):
+        raise ValueError(f"unknown baseline {baseline!r}; valid: torch")
+    if baseline == "torch":
+        try:
+            import torch  # noqa: F401
+        except ImportError:
+            raise ValueError("--baseline torch needs PyTorch: pip install 'approx[bench]'") from None
+    results = []
+    for name in names:
+        if name == "scaling":
+            results.append(bench_scaling(quick, out, report))
+        else:
+            results.append(WORKLOADS[name](quick, baseline, report))
+    return results
+
+
+def format_results(results: list[BenchResult]) -> str:
+    lines = [
+        f"{'workload':<9} {'compile s':>9} {'run s':>8} {'steps/s':>10} {'samples/s':>11} {'GFLOP/s':>8} {'ceiling':>8} {'fraction':>8}",
+    ]
+    for r in results:
+        lines.append(
+            f"{r.workload:<9} {r.compile_s:>9.2f} {r.run_s:>8.2f} {r.steps_per_s:>10.0f} {r.samples_per_s:>11.3g} "
+            f"{r.gflops:>8.1f} {r.ceiling_gflops:>8.1f} {r.fraction:>8.2f}"
+        )
+    for r in results:
+        e = r.extra
+        if r.workload == "w1":
+            lines.append(f"w1 end to end: cold cache {e['cold_wall_s']:.1f} s, warm cache {e['warm_wall_s']:.1f} s "
+                         f"({e.get('device_count')} {e.get('backend')} device(s))")  # fmt: skip
+            if "torch_wall_s" in e:
+                lines.append(f"w1 PyTorch ({e['torch_threads']} threads): {e['torch_wall_s']:.1f} s; "
+                             f"speedup {e['speedup_cold']:.1f}x cold, {e['speedup_warm']:.1f}x warm")  # fmt: skip
+                for w in sorted(e["median_test_mse"]):
+                    t = e["torch_median_test_mse"].get(w)
+                    lines.append(f"  width {int(w):>4}: median test MSE approx {e['median_test_mse'][w]:.2e}, PyTorch {t:.2e}")
+            ideal = r.flops / (r.ceiling_gflops * 1e9)
+            lines.append(f"w1 steady state: {r.run_s:.2f} s against {ideal:.2f} s at the ceiling ({r.run_s / ideal:.2f}x)")
+        if r.workload == "fmnist":
+            lines.append(f"fmnist: {e['epoch_s']:.2f} s per epoch after a {r.compile_s:.2f} s compile; test accuracy {e['test_accuracy']:.4f}")
+            if "torch_epoch_s" in e:
+                lines.append(f"fmnist PyTorch ({e['torch_threads']} threads): {e['torch_epoch_s']:.2f} s per epoch; "
+                             f"speedup {e['speedup']:.1f}x per epoch, {e['speedup_five_epochs_with_compile']:.1f}x over 5 epochs with compile")  # fmt: skip
+        if r.workload == "scaling":
+            for row in e["by_width"]:
+                lines.append(f"scaling: width {row['width']:>5} x 4 seeds: {row['per_run_s'] * 1e3:8.1f} ms per run")
+            for row in e["by_seeds"]:
+                lines.append(f"scaling: width 64 x {row['seeds']:>3} seeds: {row['run_s'] * 1e3:8.1f} ms per program, {row['per_run_s'] * 1e3:7.1f} ms per run")
+            for f in e.get("figures", []):
+                lines.append(f"figure: {f}")
+    return "\n".join(lines)

@@ -1,0 +1,93 @@
+"""Idiomatic PyTorch CPU baselines for ``approx bench --baseline torch``.
+
+These are the loops a careful PyTorch user writes (``nn.Sequential``, the
+framework's default initialisation, ``torch.optim.Adam``, one Python step at a
+time); they exist only to be timed against approx. torch is a benchmark-only
+extra (``pip install approx[bench]``), never a runtime dependency.
+
+Run as ``python -m approx.bench_torch w1 --widths ... --seeds ... --steps ...``;
+prints one JSON line with the times and errors.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import sys
+import time
+
+
+def w1(widths, seeds, steps, lr, train_points, test_points) -> dict:
+    import torch
+
+    t0 = time.perf_counter()
+    gen = torch.Generator().manual_seed(0)
+    x = torch.rand(train_points, 1, generator=gen)
+
+    def f(t):
+        return torch.sin(2 * math.pi * t) + 0.5 * torch.sin(6 * math.pi * t)
+
+    y = f(x)
+    xt = ((torch.arange(test_points, dtype=torch.float32) + 0.5) / test_points)[:, None]
+    yt = f(xt)
+    results = []
+    for width in widths:
+        for seed in range(seeds):
+            torch.manual_seed(seed)
+            model = torch.nn.Sequential(torch.nn.Linear(1, width), torch.nn.Sigmoid(), torch.nn.Linear(width, 1))
+            opt = torch.optim.Adam(model.parameters(), lr=lr)
+            loss_fn = torch.nn.MSELoss()
+            for _ in range(steps):
+                opt.zero_grad()
+                loss = loss_fn(model(x), y)
+                loss.backward()
+                opt.step()
+            with torch.no_grad():
+                mse = float(((model(xt) - yt) ** 2).mean())
+            results.append({"width": width, "seed": seed, "test_mse": mse})
+    return {"seconds": time.perf_counter() - t0, "runs": results, "threads": torch.get_num_threads()}
+
+
+def fmnist_epoch(x, y, width: int, batch_size: int, epochs: int = 2, lr: float = 1e-3) -> dict:
+    """Seconds per epoch of a 784-width-10 sigmoid MLP (after a warm-up epoch)."""
+    import torch
+
+    torch.manual_seed(0)
+    xt = torch.as_tensor(x, dtype=torch.float32).reshape(len(x), -1)
+    yt = torch.as_tensor(y, dtype=torch.long)
+    model = torch.nn.Sequential(torch.nn.Linear(xt.shape[1], width), torch.nn.Sigmoid(), torch.nn.Linear(width, 10))
+    opt = torch.optim.Adam(model.parameters(), lr=lr)
+    loss_fn = torch.nn.CrossEntropyLoss()
+    times = []
+    for _ in range(epochs + 1):
+        t0 = time.perf_counter()
+        perm = torch.randperm(len(xt))
+        for i in range(0, len(xt), batch_size):
+            idx = perm[i : i + batch_size]
+            opt.zero_grad()
+            loss = loss_fn(model(xt[idx]), yt[idx])
+            loss.backward()
+            opt.step()
+        times.append(time.perf_counter() - t0)
+    return {"epoch_seconds": min(times[1:]), "first_epoch_seconds": times[0], "threads": torch.get_num_threads()}
+
+
+def main(argv=None) -> int:
+    p = argparse.ArgumentParser(prog="python -m approx.bench_torch")
+    p.add_argument("workload", choices=["w1"])
+    p.add_argument("--widths", default="1,2,4,8,16,32,64,128,256")
+    p.add_argument("--seeds", type=int, default=4)
+    p.add_argument("--steps", type=int, default=3000)
+    p.add_argument("--lr", type=float, default=1e-2)
+    p.add_argument("--train-points", type=int, default=1024)
+    p.add_argument("--test-points", type=int, default=4096)
+    a = p.parse_args(argv)
+    widths = [int(w) for w in a.widths.split(",")]
+    out = w1(widths, a.seeds, a.steps, a.lr, a.train_points, a.test_points)
+    print(json.dumps(out))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

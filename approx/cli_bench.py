@@ -1,0 +1,37 @@
+"""``approx bench``: benchmark workloads with compile and run timed apart."""
+
+from __future__ import annotations
+
+import json
+import sys
+from datetime import datetime
+from pathlib import Path
+
+
+def _add_args(p) -> None:
+    p.add_argument("--workload", default="all", help="w1, fmnist, scaling or all (default)")
+    p.add_argument("--baseline", help="torch: also time an idiomatic PyTorch CPU loop on the same workload")
+    p.add_argument("--json", action="store_true", help="print the results as JSON")
+    p.add_argument("--quick", action="store_true", help="tiny workloads (a smoke test, not a measurement)")
+    p.add_argument("--out", help="directory for the scaling figure (default runs/bench-TIME)")
+
+
+def _cmd(args) -> int:
+    from approx.bench import WORKLOADS, format_results, run_bench
+
+    if args.workload not in (*WORKLOADS, "all"):
+        raise ValueError(f"unknown workload {args.workload!r}; valid: {', '.join(WORKLOADS)}, all")
+    if args.baseline not in (None, "torch"):
+        raise ValueError(f"unknown baseline {args.baseline!r}; valid: torch")
+    out = Path(args.out) if args.out else Path("runs") / f"bench-{datetime.now().strftime('%Y%m%d-%H%M%S')}"
+    report = (lambda msg: None) if args.json else (lambda msg: print(f"  {msg}", file=sys.stderr, flush=True))
+    results = run_bench(args.workload, baseline=args.baseline, quick=args.quick, out=out, report=report)
+    if args.json:
+        print(json.dumps([r.to_dict() for r in results], indent=2, default=str))
+    else:
+        print(format_results(results))
+    return 0
+
+
+def register(extra_commands, register_run_kind) -> None:
+    extra_commands["bench"] = (_add_args, _cmd, "benchmarks: compile and run times, GFLOP/s against the machine's ceiling")
