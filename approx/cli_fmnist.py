@@ -1,0 +1,138 @@
+"""``approx fmnist``: the Fashion-MNIST width sweep from the command line.
+
+Registered by :func:`register` (see ``approx.cli._load_extensions``); also the
+handler of ``approx run`` for experiment files with ``kind = "fmnist"``.
+Parse, call :func:`approx.fmnist.run_fmnist`, print: no logic lives here.
+"""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+from approx.cli import (
+    EXIT_INTERRUPTED,
+    _default_out,
+    _experiment_file,
+    _interrupted,
+    _progress,
+    _setup_jax,
+    _split_experiment,
+    _stderr,
+)
+
+__all__ = ["register"]
+
+# flag attribute -> FMNISTConfig field
+_FLAGS = {
+    "activation": "activation", "seeds": "seeds", "epochs": "epochs", "batch_size": "batch_size",
+    "lr": "lr", "optimizer": "optimizer", "schedule": "schedule", "weight_decay": "weight_decay",
+    "label_smoothing": "label_smoothing", "standardize": "standardize", "data_dir": "data_dir",
+    "subset": "train_subset", "test_subset": "test_subset", "x64": "x64",
+}  # fmt: skip
+_FLOAT_KEYS = ("lr", "weight_decay", "label_smoothing")
+
+
+def _add_args(p: argparse.ArgumentParser) -> None:
+    p.add_argument("config", nargs="?", help="TOML file with settings (flags override it)")
+    p.add_argument("--widths", help="hidden widths, e.g. 64,256 or 16..2048 (powers of two)")
+    p.add_argument("--depth", help="hidden layers, e.g. 1 or 1,2")
+    p.add_argument("--activation", help="hidden activation: sigmoid (default), tanh, relu, gelu, ...")
+    p.add_argument("--epochs", type=int, help="passes over the training set (default 5)")
+    p.add_argument("--batch-size", type=int, help="minibatch size (default 128)")
+    p.add_argument("--lr", type=float, help="peak learning rate (default 4e-3, cosine decay)")
+    p.add_argument("--seeds", type=int, help="initialisations per width (default 1)")
+    p.add_argument("--optimizer", help="adam (default), adamw, sgd, momentum, nesterov, rmsprop, adagrad")
+    p.add_argument("--schedule", help="cosine (default), constant, warmup_cosine")
+    p.add_argument("--weight-decay", type=float, help="weight decay (decoupled with adamw)")
+    p.add_argument("--label-smoothing", type=float, help="label smoothing in [0, 1)")
+    p.add_argument(
+        "--no-standardize", dest="standardize", action="store_false", default=None, help="raw pixels in [0, 1]"
+    )
+    p.add_argument("--data-dir", help="directory with the four Fashion-MNIST files")
+    p.add_argument("--out", help="output directory (default: runs/fmnist-TIME)")
+    p.add_argument("--resume", action="store_true", help="continue a run in --out, skipping finished runs")
+    p.add_argument("--lang", choices=("en", "es"), help="figure language")
+    p.add_argument("--no-figure", action="store_true", help="skip the figures")
+    p.add_argument("--no-cache", action="store_true", help="do not use the persistent compilation cache")
+    p.add_argument("--x64", action="store_true", default=None, help="float64 throughout")
+    # Quick runs and tests: the first N training / test examples only.
+    p.add_argument("--subset", type=int, help=argparse.SUPPRESS)
+    p.add_argument("--test-subset", type=int, help=argparse.SUPPRESS)
+
+
+def _cmd_fmnist(args, data: dict | None = None, where: str | None = None) -> int:
+    from approx.config import ConfigError, FMNISTConfig, config_from_mapping, parse_widths
+
+    if data is None:
+        data = _experiment_file(args.config)
+        where = args.config
+    meta, settings = _split_experiment(data, "fmnist", where or "config")
+    for flag, key in _FLAGS.items():
+        value = getattr(args, flag, None)
+        if value is not None:
+            settings[key] = value
+    if getattr(args, "widths", None) is not None:
+        settings["widths"] = list(parse_widths(args.widths))
+    if getattr(args, "depth", None) is not None:
+        settings["depths"] = list(parse_widths(args.depth, "depth"))
+    for key in _FLOAT_KEYS:  # TOML's 1 is an int; a rate is a number either way
+        if isinstance(settings.get(key), int) and not isinstance(settings[key], bool):
+            settings[key] = float(settings[key])
+    try:
+        config = config_from_mapping(FMNISTConfig, settings, where or "options")
+    except TypeError as e:
+        raise ConfigError(str(e)) from None
+    out = Path(args.out or meta.get("out") or _default_out("fmnist", config.activation))
+    lang = args.lang or meta.get("lang", "en")
+    _setup_jax(argparse.Namespace(x64=config.x64, no_cache=args.no_cache, distributed=False))
+
+    from approx.data import load_fashion_mnist
+    from approx.fmnist import format_table, run_fmnist
+
+    dataset = load_fashion_mnist(config.data_dir)  # a DataError (exit 2) before anything compiles
+    total = len(config.widths) * len(config.depths) * config.seeds
+    _stderr(
+        f"approx fmnist: {config.activation} MLPs, depth {','.join(map(str, config.depths))}, "
+        f"widths {','.join(map(str, config.widths))} x {config.seeds} seed(s) = {total} runs, "
+        f"{config.epochs} epochs of batch {config.batch_size}, {config.optimizer} lr {config.lr:g} -> {out}"
+    )
+    try:
+        outcome = run_fmnist(
+            config, out, resume=args.resume, progress=_progress(), figures=not getattr(args, "no_figure", False),
+            lang=lang, dataset=dataset,
+        )  # fmt: skip
+    except KeyboardInterrupt:
+        _interrupted(out, "fmnist")
+        return EXIT_INTERRUPTED
+    print(format_table(outcome.summary))
+    if outcome.diverged:
+        print(f"{outcome.diverged} run(s) diverged (loss became NaN/Inf); they are marked diverged=true")
+    print(f"results: {out / 'results.csv'}")
+    print(f"history: {out / 'history.csv'}")
+    for path in outcome.figures:
+        print(f"figure: {path}")
+    print(
+        f"time: {outcome.wall_seconds:.1f} s (compile {outcome.compile_seconds:.1f} s, "
+        f"train+evaluate {outcome.run_seconds:.1f} s)"
+    )
+    return 0
+
+
+def _run_kind(args, data: dict) -> int:
+    """``approx run FILE.toml`` with ``kind = "fmnist"``: the file's settings, no flags."""
+    ns = _parser_defaults()
+    ns.out, ns.resume, ns.lang, ns.no_cache = args.out, args.resume, args.lang, args.no_cache
+    return _cmd_fmnist(ns, data, args.experiment)
+
+
+def _parser_defaults() -> argparse.Namespace:
+    p = argparse.ArgumentParser(add_help=False)
+    _add_args(p)
+    return p.parse_args([])
+
+
+def register(extra_commands: dict, register_run_kind) -> None:
+    help_text = "MLPs of growing width on Fashion-MNIST (accuracy against width)"
+    extra_commands["fmnist"] = (_add_args, _cmd_fmnist, help_text)
+    register_run_kind("fmnist", _run_kind)

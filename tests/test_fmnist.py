@@ -1,0 +1,309 @@
+"""Tests for approx.fmnist, approx.cli_fmnist and approx.fmnist_plots.
+
+Every training here uses one shape, ``784-16-10`` on the first 2048 training
+and 500 test examples, so the whole file compiles a handful of programs (an
+ensemble of two seeds and one of a single seed) and stays well under a minute.
+"""
+
+import json
+from pathlib import Path
+
+import jax
+import jax.numpy as jnp
+import matplotlib.image
+import numpy as np
+import optax
+import pytest
+
+from approx.cli import main
+from approx.config import ConfigError, FMNISTConfig, config_from_mapping, load_toml
+from approx.data import CLASS_NAMES, CLASS_NAMES_ES
+from approx.data import fashion_mnist as fm
+from approx.fmnist import (
+    COLUMNS,
+    HISTORY_COLUMNS,
+    cross_entropy,
+    make_program,
+    predictions_path,
+    prepare_data,
+    run_fmnist,
+    train_fmnist,
+)
+from approx.fmnist_plots import class_names, confusion_matrix, plot_confusion_matrix, plot_predictions
+from approx.results import FMNIST_COLUMNS, read_rows
+
+REPO = Path(__file__).resolve().parents[1]
+needs_data = pytest.mark.skipif(
+    not all((fm.SYSTEM_DIR / name).is_file() for name in fm.FILE_NAMES),
+    reason=f"{fm.SYSTEM_DIR} lacks Fashion-MNIST (sudo apt-get install dataset-fashion-mnist)",
+)
+
+N_TRAIN, N_TEST, WIDTH, EPOCHS = 2048, 500, 16, 2
+SMALL = dict(
+    train_subset=N_TRAIN, test_subset=N_TEST, widths=(WIDTH,), epochs=EPOCHS, seeds=2, train_eval_examples=1000
+)
+CLI_SMALL = [
+    "--subset", str(N_TRAIN), "--test-subset", str(N_TEST), "--widths", str(WIDTH), "--epochs", str(EPOCHS), "--no-cache",
+]  # fmt: skip
+
+
+@pytest.fixture(scope="module")
+def dataset():
+    return fm.load_fashion_mnist(fm.SYSTEM_DIR)
+
+
+@pytest.fixture(scope="module")
+def small():
+    return FMNISTConfig(**SMALL)
+
+
+@pytest.fixture(scope="module")
+def trained(dataset, small):
+    """Seeds 0 and 1 trained together (the shape every CLI test reuses).
+
+    Module fixtures run outside conftest's per-test rank-promotion context,
+    which is part of jit's cache key: set it here too, or the tests would
+    compile everything twice.
+    """
+    with jax.numpy_rank_promotion("raise"):
+        data = prepare_data(small, dataset)
+        return data, train_fmnist(small, data, 1, WIDTH, (0, 1))
+
+
+# -- loss and data -------------------------------------------------------------
+@pytest.mark.parametrize("smoothing", [0.0, 0.1])
+def test_cross_entropy_matches_log_softmax(smoothing):
+    logits = jax.random.normal(jax.random.key(0), (7, 10)) * 3
+    labels = jnp.arange(7) % 10
+    target = jax.nn.one_hot(labels, 10) * (1 - smoothing) + smoothing / 10
+    expected = -jnp.mean(jnp.sum(target * jax.nn.log_softmax(logits), axis=-1))
+    np.testing.assert_allclose(cross_entropy(labels, logits, smoothing), expected, rtol=1e-6)
+
+
+def test_cross_entropy_refuses_mismatched_shapes():
+    with pytest.raises(ValueError, match="labels"):
+        cross_entropy(jnp.zeros((4, 1), jnp.int32), jnp.zeros((4, 10)))
+
+
+def test_cross_entropy_is_stable_for_huge_logits():
+    logits = jnp.array([[1e4, -1e4] + [0.0] * 8])
+    assert np.isfinite(cross_entropy(jnp.array([1]), logits))
+    np.testing.assert_allclose(cross_entropy(jnp.array([1]), logits), 2e4, rtol=1e-6)
+
+
+@needs_data
+def test_prepare_data_standardises_with_train_statistics(dataset, small):
+    data = prepare_data(small, dataset)
+    x = np.asarray(data.device.x_train)
+    assert x.shape == (N_TRAIN, 784) and x.dtype == np.float32
+    np.testing.assert_allclose(x.mean(axis=0), 0, atol=1e-4)
+    busy = data.std > 0.2  # pixels well away from the floored border
+    np.testing.assert_allclose(x.std(axis=0)[busy], 1, rtol=1e-3)
+    w = np.asarray(data.device.w_eval)
+    assert w.sum(axis=(1, 2)).tolist() == [1000, N_TEST]
+    assert w[0].ravel()[:1000].all() and w[1].ravel()[data.test_offset : data.test_offset + N_TEST].all()
+    y = np.asarray(data.device.y_eval).ravel()
+    np.testing.assert_array_equal(y[data.test_offset : data.test_offset + N_TEST], dataset.y_test[:N_TEST])
+
+
+@needs_data
+def test_prepare_data_refuses_a_subset_larger_than_the_data(dataset):
+    with pytest.raises(ValueError, match="train_subset"):
+        prepare_data(FMNISTConfig(train_subset=60001), dataset)
+
+
+# -- training ------------------------------------------------------------------
+@needs_data
+def test_training_beats_chance_by_far(trained):
+    data, result = trained
+    h = result.history
+    assert h["test_accuracy"].shape == (EPOCHS, 2)
+    assert result.predictions.shape == (2, N_TEST)
+    assert not result.diverged.any()
+    assert (h["test_accuracy"][-1] > 0.55).all()  # chance is 0.10
+    assert (h["train_loss"][-1] < h["train_loss"][0]).all()
+    # the reported accuracy is the one of the returned predictions
+    acc = (result.predictions == data.y_test[None]).mean(axis=1)
+    np.testing.assert_allclose(acc, h["test_accuracy"][-1], atol=1e-6)
+
+
+@needs_data
+def test_same_seed_gives_identical_numbers_and_no_recompilation(dataset, small, trained):
+    data, first = trained
+    program = make_program(small, 1, WIDTH, data.n_train)
+    traces = program.epoch._cache_size()
+    again = train_fmnist(small, data, 1, WIDTH, (0, 1))
+    assert program.epoch._cache_size() == traces  # nothing retraced
+    assert again.compile_seconds < 0.5 * max(first.compile_seconds, 0.2)  # the compiled program is reused
+    for key in first.history:
+        np.testing.assert_array_equal(first.history[key], again.history[key])
+    np.testing.assert_array_equal(first.predictions, again.predictions)
+    # different seeds differ, and a seed trained alone matches it in the ensemble
+    assert not np.array_equal(first.history["test_loss"][:, 0], first.history["test_loss"][:, 1])
+    alone = train_fmnist(small, data, 1, WIDTH, (1,))
+    np.testing.assert_allclose(alone.history["test_loss"][:, 0], first.history["test_loss"][:, 1], rtol=1e-4)
+
+
+# -- the sweep on disk -------------------------------------------------------
+@needs_data
+def test_run_writes_rows_history_manifest_and_figures(tmp_path, dataset, small):
+    out = tmp_path / "run"
+    outcome = run_fmnist(small, out, dataset=dataset, lang="es")
+    rows = read_rows(out / "results.csv")
+    assert (out / "results.csv").read_text().splitlines()[0] == ",".join(COLUMNS)
+    assert set(FMNIST_COLUMNS) <= set(COLUMNS) and "diverged" in COLUMNS
+    assert [(r["depth"], r["width"], r["seed"]) for r in rows] == [("1", "16", "0"), ("1", "16", "1")]
+    assert all(float(r["test_accuracy"]) > 0.55 and r["diverged"] == "false" for r in rows)
+    assert all(int(r["params"]) == 785 * 16 + 17 * 10 for r in rows)
+    history = read_rows(out / "history.csv")
+    assert list(history[0]) == list(HISTORY_COLUMNS)
+    assert len(history) == 2 * EPOCHS
+    assert history[-1]["test_accuracy"] == rows[-1]["test_accuracy"]
+    manifest = json.loads((out / "manifest.json").read_text())
+    for key in ("config", "versions", "backend", "device_count", "started", "finished"):
+        assert manifest.get(key) is not None, key
+    assert manifest["config"]["train_subset"] == N_TRAIN
+    assert np.load(predictions_path(out, 1, WIDTH, 0)).shape == (N_TEST,)
+    names = {p.name for p in outcome.figures}
+    for stem in ("accuracy_vs_width", "learning_curves", "confusion_matrix", "test_predictions"):
+        assert {f"{stem}.png", f"{stem}.pdf"} <= names
+    for path in outcome.figures:
+        if path.suffix == ".png":
+            pixels = matplotlib.image.imread(path)[..., :3]
+            assert pixels.std() > 0.05, f"{path.name} looks blank"
+
+
+@needs_data
+def test_resume_trains_only_missing_runs_and_writes_no_duplicates(tmp_path, dataset, small):
+    out = tmp_path / "run"
+    run_fmnist(small, out, dataset=dataset, figures=False)
+    full = read_rows(out / "results.csv")
+    # Simulate a run killed after seed 1's history but before its result row.
+    lines = (out / "results.csv").read_text().splitlines(keepends=True)
+    (out / "results.csv").write_text("".join(lines[:-1]))
+    outcome = run_fmnist(small, out, dataset=dataset, figures=False, resume=True)
+    assert outcome.skipped == 1
+    rows = read_rows(out / "results.csv")
+    assert [r["seed"] for r in rows] == ["0", "1"] and rows[0] == full[0]
+    # seed 1 retrained alone: the same numbers up to float rounding (an ensemble of one, not two)
+    np.testing.assert_allclose(float(rows[1]["test_loss"]), float(full[1]["test_loss"]), rtol=1e-4)
+    assert abs(float(rows[1]["test_accuracy"]) - float(full[1]["test_accuracy"])) <= 2 / N_TEST
+    history = read_rows(out / "history.csv")
+    keys = [(r["seed"], r["epoch"]) for r in history]
+    assert len(keys) == len(set(keys)) == 2 * EPOCHS
+    # resuming a finished run trains nothing
+    again = run_fmnist(small, out, dataset=dataset, figures=False, resume=True)
+    assert again.skipped == 2 and len(read_rows(out / "results.csv")) == 2
+    assert len(read_rows(out / "history.csv")) == 2 * EPOCHS
+
+
+@needs_data
+def test_resume_refuses_a_different_config(tmp_path, dataset, small):
+    out = tmp_path / "run"
+    run_fmnist(small, out, dataset=dataset, figures=False)
+    other = FMNISTConfig(**(SMALL | {"lr": 1e-3}))
+    with pytest.raises(ValueError, match="lr"):
+        run_fmnist(other, out, dataset=dataset, figures=False, resume=True)
+
+
+# -- the command line ----------------------------------------------------------
+@needs_data
+def test_cli_fmnist_runs_and_resumes(tmp_path, capsys):
+    out = tmp_path / "cli"
+    argv = ["fmnist", *CLI_SMALL, "--seeds", "2", "--out", str(out), "--no-figure"]
+    assert main(argv) == 0
+    assert "test accuracy" in capsys.readouterr().out
+    assert len(read_rows(out / "results.csv")) == 2
+    assert main(argv) == 2  # the directory holds results
+    err = capsys.readouterr().err.strip().splitlines()
+    assert err[-1].startswith("error:") and "--resume" in err[-1]
+    assert main([*argv, "--resume"]) == 0
+    assert len(read_rows(out / "results.csv")) == 2
+
+
+@pytest.mark.parametrize(
+    "args, words",
+    [
+        (["--data-dir", "/nonexistent"], "/nonexistent"),
+        (["--widths", "0"], "widths"),
+        (["--epochs", "0"], "epochs"),
+        (["--batch-size", "-1"], "batch_size"),
+        (["--lr", "0"], "lr"),
+        (["--activation", "nope"], "activation"),
+        (["--label-smoothing", "1"], "label_smoothing"),
+    ],
+)
+def test_cli_bad_input_exits_2_with_one_error_line(tmp_path, capsys, args, words):
+    out = tmp_path / "never"
+    assert main(["fmnist", *args, "--out", str(out), "--no-cache"]) == 2
+    captured = capsys.readouterr()
+    lines = captured.err.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("error:") and words in lines[0], captured.err
+    assert "Traceback" not in captured.err and not out.exists()
+
+
+def test_canonical_experiment_is_a_valid_fmnist_config():
+    data = load_toml(REPO / "experiments" / "fmnist_width.toml")
+    assert data["kind"] == "fmnist"
+    settings = {k: v for k, v in data.items() if k not in ("kind", "out", "description", "lang")}
+    config = config_from_mapping(FMNISTConfig, settings)
+    assert config.widths == (16, 32, 64, 128, 256, 512, 1024, 2048)
+    assert config.depths == (1, 2)
+
+
+@needs_data
+def test_approx_run_dispatches_fmnist_experiments(tmp_path):
+    toml = tmp_path / "tiny.toml"
+    toml.write_text(
+        'kind = "fmnist"\n'
+        f"widths = [{WIDTH}]\nepochs = {EPOCHS}\nseeds = 2\ntrain_subset = {N_TRAIN}\ntest_subset = {N_TEST}\n"
+        'lang = "es"\n'
+    )
+    out = tmp_path / "run"
+    assert main(["run", str(toml), "--out", str(out), "--no-cache"]) == 0
+    assert len(read_rows(out / "results.csv")) == 2
+    assert (out / "confusion_matrix.png").exists()
+
+
+def test_config_refuses_bad_values():
+    for bad in ({"train_subset": -1}, {"weight_decay": float("inf")}, {"depths": ()}, {"optimizer": "lbfgs"}):
+        with pytest.raises(ConfigError):
+            FMNISTConfig(**bad)
+
+
+# -- figures -------------------------------------------------------------------
+def test_confusion_matrix_counts():
+    c = confusion_matrix(np.array([0, 0, 1, 9]), np.array([0, 1, 1, 0]))
+    assert c.shape == (10, 10) and c.sum() == 4
+    assert c[0, 0] == 1 and c[0, 1] == 1 and c[1, 1] == 1 and c[9, 0] == 1
+
+
+def test_class_names_follow_the_language():
+    assert class_names("en") == CLASS_NAMES
+    assert class_names("es") == CLASS_NAMES_ES
+    with pytest.raises(ValueError):
+        class_names("fr")
+
+
+@pytest.mark.parametrize("lang", ["en", "es"])
+def test_confusion_and_grid_figures_are_not_blank(tmp_path, lang):
+    rng = np.random.default_rng(0)
+    y = rng.integers(0, 10, 300)
+    pred = np.where(rng.random(300) < 0.8, y, rng.integers(0, 10, 300))
+    images = rng.integers(0, 256, (300, 28, 28), dtype=np.uint8)
+    paths = plot_confusion_matrix(y, pred, tmp_path / "cm", lang=lang, arch="784-16-10")
+    paths += plot_predictions(images, y, pred, tmp_path / "grid", lang=lang, rows=2, cols=3)
+    assert [p.suffix for p in paths] == [".png", ".pdf", ".png", ".pdf"]
+    for path in paths[::2]:
+        assert matplotlib.image.imread(path)[..., :3].std() > 0.05
+
+
+def test_optax_integer_labels_agree_with_one_hot():
+    """Guards the loss the training uses against the one the evaluation uses."""
+    logits = jax.random.normal(jax.random.key(1), (5, 10))
+    labels = jnp.array([0, 3, 9, 2, 2])
+    np.testing.assert_allclose(
+        optax.softmax_cross_entropy_with_integer_labels(logits, labels),
+        optax.softmax_cross_entropy(logits, jax.nn.one_hot(labels, 10)),
+        rtol=1e-6,
+    )
