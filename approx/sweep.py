@@ -17,6 +17,7 @@ is ``fold_in(fold_in(key(seed), depth), width)`` and the data key comes from
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 import math
 import time
@@ -36,7 +37,7 @@ from approx.measure import held_out_points, make_measure_fn, sup_method, sup_poi
 from approx.models import MLP, count_params
 from approx.results import SWEEP_COLUMNS, RunDirectory
 from approx.targets import Target, resolve_target, sample_uniform
-from approx.train import TrainConfig, make_run_fn, mean_squared_error
+from approx.train import TrainConfig, fit_output_layer, make_run_fn, mean_squared_error
 
 __all__ = ["Run", "Bucket", "SweepOutcome", "plan_buckets", "run_sweep", "SweepData", "make_data", "environment"]
 
@@ -158,14 +159,26 @@ def _build_model(config: SweepConfig, depth: int, width: int, key, active: int |
 
 
 @functools.lru_cache(maxsize=64)
-def _init_fn(config: SweepConfig, depth: int, width: int):
-    """Jitted ``(seeds, actives) -> (params, train_keys)`` for an ensemble."""
+def _init_fn(config: SweepConfig, depth: int, width: int, readout: bool = False):
+    """Jitted ``(seeds, actives[, x, y]) -> (params, train_keys)`` for an ensemble.
 
-    def one(seed, active):
+    With ``readout`` the output layer is also fit by least squares on the
+    training points (the sweep's ``output_init = "lstsq"``), here rather than
+    in each bucket's training program: the SVD is then compiled once.
+    """
+    dtype = np.float64 if config.x64 else np.float32
+
+    def one(seed, active, x=None, y=None):
         key = jax.random.fold_in(jax.random.fold_in(jax.random.key(seed), depth), active)
-        params = nnx.state(_build_model(config, depth, width, key, active))
+        model = _build_model(config, depth, width, key, active)
+        params = nnx.state(model)
+        if readout:
+            mask = (jnp.arange(width) < active).astype(dtype)
+            params = fit_output_layer(nnx.graphdef(model), params, x, y, tuple(mask for _ in range(depth)))
         return params, jax.random.fold_in(key, 1)
 
+    if readout:
+        return jax.jit(jax.vmap(one, in_axes=(0, 0, None, None)))
     return jax.jit(jax.vmap(one))
 
 
@@ -219,13 +232,21 @@ class InitialParams:
 _INIT_ALL_LIMIT = 20_000_000
 
 
-def initial_params(config: SweepConfig, depth: int, width: int, runs: Sequence[Run]) -> InitialParams | None:
+def initial_params(
+    config: SweepConfig, depth: int, width: int, runs: Sequence[Run], data: SweepData
+) -> InitialParams | None:
+    """Initial parameters (with the least-squares readout when configured)
+    of ``runs`` at padded ``width``, or ``None`` when they would not fit the
+    memory budget (each bucket then initialises its own runs)."""
     per_run = count_params(config.dim, [width] * depth, 1)
     if not runs or per_run * len(runs) > _INIT_ALL_LIMIT:
         return None
     seeds = np.asarray([r.seed for r in runs], np.int32)
     actives = np.asarray([r.width for r in runs], np.int32)
-    params, keys = _init_fn(config, depth, width)(seeds, actives)
+    if config.output_init == "lstsq":
+        params, keys = _init_fn(config, depth, width, True)(seeds, actives, data.x_train, data.y_train)
+    else:
+        params, keys = _init_fn(config, depth, width)(seeds, actives)
     return InitialParams(width, {(r.width, r.seed): i for i, r in enumerate(runs)}, params, keys)
 
 
@@ -274,20 +295,26 @@ def run_bucket(
     t0 = time.perf_counter()
     if init is not None:
         idx = np.asarray([init.index[(r.width, r.seed)] for r in members])
-        params = _slice_to(jax.tree.map(lambda a: a[idx], init.params), _structure(config, bucket.depth, bucket.width))
-        train_keys = init.keys[idx]
+        structure = _structure(config, bucket.depth, bucket.width)
+        # One small program rather than an eager (separately compiled) op per leaf.
+        take = jax.jit(lambda p, k, i: (_slice_to(jax.tree.map(lambda a: a[i], p), structure), k[i]))
+        params, train_keys = take(init.params, init.keys, idx)
     else:
         seeds = np.asarray([r.seed for r in members], np.int32)
         actives = np.asarray([r.width for r in members], np.int32)
         params, train_keys = _init_fn(config, bucket.depth, bucket.width)(seeds, actives)
     params, masks, train_keys = _shard_leading((params, masks, train_keys), mesh)
-    run_fn = make_run_fn(graphdef, _train_config(config), mean_squared_error)
+    train_config = _train_config(config)
+    if init is not None:  # the readout was fit with the initial parameters
+        train_config = dataclasses.replace(train_config, output_init="none")
+    run_fn = make_run_fn(graphdef, train_config, mean_squared_error)
     compiled = run_fn.lower(params, masks, data.x_train, data.y_train, train_keys).compile()
     t1 = time.perf_counter()
     result = compiled(params, masks, data.x_train, data.y_train, train_keys)
     trained, measure_masks, measure_graphdef = result.params, masks, graphdef
     if init is not None and init.width != bucket.width:
-        trained = _pad_to(trained, _structure(config, bucket.depth, init.width))
+        wide = _structure(config, bucket.depth, init.width)
+        trained = jax.jit(lambda p: _pad_to(p, wide))(trained)
         measure_masks = _shard_leading(_masks(members, init.width, bucket.depth, config.x64), mesh)
         measure_graphdef = _graphdef(config, bucket.depth, init.width)
     measure = make_measure_fn(measure_graphdef, target.fn, config.dim)
@@ -380,7 +407,9 @@ def run_sweep(
             mine = [b for b in buckets if b.depth == depth]
             if mine:
                 members = [m for b in mine for m in _pad_members(list(b.runs), 1 if mesh is None else mesh.devices.size)]
-                inits[depth] = initial_params(config, depth, max(b.width for b in mine), list(dict.fromkeys(members)))
+                inits[depth] = initial_params(
+                    config, depth, max(b.width for b in mine), list(dict.fromkeys(members)), data
+                )
         compile_s += time.perf_counter() - t_init
         for i, bucket in enumerate(buckets, 1):
             rows, c, r = run_bucket(config, bucket, data, tgt, mesh, inits.get(bucket.depth))
