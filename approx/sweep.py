@@ -17,7 +17,6 @@ is ``fold_in(fold_in(key(seed), depth), width)`` and the data key comes from
 
 from __future__ import annotations
 
-import dataclasses
 import functools
 import math
 import time
@@ -37,7 +36,7 @@ from approx.measure import held_out_points, make_measure_fn, sup_method, sup_poi
 from approx.models import MLP, count_params
 from approx.results import SWEEP_COLUMNS, RunDirectory
 from approx.targets import Target, resolve_target, sample_uniform
-from approx.train import TrainConfig, fit_output_layer, make_run_fn, mean_squared_error
+from approx.train import TrainConfig, make_run_fn, mean_squared_error
 
 __all__ = ["Run", "Bucket", "SweepOutcome", "plan_buckets", "run_sweep", "SweepData", "make_data", "environment"]
 
@@ -60,9 +59,16 @@ class Bucket:
     runs: tuple[Run, ...]
 
 
+# Widths up to this many units always share one program when ratio > 1: their
+# arithmetic is cheaper than a compilation (about a second on a laptop CPU)
+# and than the fixed cost of a loop of thousands of steps (about 0.3 ms a step).
+SMALL_WIDTH = 32
+
+
 def plan_buckets(runs: Sequence[Run], ratio: float = 2.0, max_members: int = 0) -> list[Bucket]:
     """Groups runs of equal depth whose widths lie within ``ratio`` of the
-    bucket's narrowest; ``ratio=1`` gives one program per width. Buckets come
+    bucket's narrowest (and, with ``ratio > 1``, every width up to
+    ``SMALL_WIDTH``); ``ratio=1`` gives one program per width. Buckets come
     out narrowest first. ``max_members > 0`` splits larger buckets."""
     buckets: list[Bucket] = []
     for depth in sorted({r.depth for r in runs}):
@@ -70,7 +76,8 @@ def plan_buckets(runs: Sequence[Run], ratio: float = 2.0, max_members: int = 0) 
         widths = sorted({r.width for r in mine})
         groups: list[list[int]] = []
         for w in widths:
-            if groups and w <= groups[-1][0] * ratio:
+            small = ratio > 1 and w <= SMALL_WIDTH
+            if groups and (w <= groups[-1][0] * ratio or small):
                 groups[-1].append(w)
             else:
                 groups.append([w])
@@ -159,26 +166,14 @@ def _build_model(config: SweepConfig, depth: int, width: int, key, active: int |
 
 
 @functools.lru_cache(maxsize=64)
-def _init_fn(config: SweepConfig, depth: int, width: int, readout: bool = False):
-    """Jitted ``(seeds, actives[, x, y]) -> (params, train_keys)`` for an ensemble.
+def _init_fn(config: SweepConfig, depth: int, width: int):
+    """Jitted ``(seeds, actives) -> (params, train_keys)`` for an ensemble."""
 
-    With ``readout`` the output layer is also fit by least squares on the
-    training points (the sweep's ``output_init = "lstsq"``), here rather than
-    in each bucket's training program: the SVD is then compiled once.
-    """
-    dtype = np.float64 if config.x64 else np.float32
-
-    def one(seed, active, x=None, y=None):
+    def one(seed, active):
         key = jax.random.fold_in(jax.random.fold_in(jax.random.key(seed), depth), active)
-        model = _build_model(config, depth, width, key, active)
-        params = nnx.state(model)
-        if readout:
-            mask = (jnp.arange(width) < active).astype(dtype)
-            params = fit_output_layer(nnx.graphdef(model), params, x, y, tuple(mask for _ in range(depth)))
+        params = nnx.state(_build_model(config, depth, width, key, active))
         return params, jax.random.fold_in(key, 1)
 
-    if readout:
-        return jax.jit(jax.vmap(one, in_axes=(0, 0, None, None)))
     return jax.jit(jax.vmap(one))
 
 
@@ -235,18 +230,17 @@ _INIT_ALL_LIMIT = 20_000_000
 def initial_params(
     config: SweepConfig, depth: int, width: int, runs: Sequence[Run], data: SweepData
 ) -> InitialParams | None:
-    """Initial parameters (with the least-squares readout when configured)
-    of ``runs`` at padded ``width``, or ``None`` when they would not fit the
-    memory budget (each bucket then initialises its own runs)."""
+    """Initial parameters of ``runs`` at padded ``width``, or ``None`` when
+    they would not fit the memory budget (each bucket then initialises its
+    own runs). The least-squares readout is fit later, in each bucket's
+    training program, at the bucket's own width: an SVD costs ``n w^2``, and
+    doing it at the widest width for every run was measured 8x slower."""
     per_run = count_params(config.dim, [width] * depth, 1)
     if not runs or per_run * len(runs) > _INIT_ALL_LIMIT:
         return None
     seeds = np.asarray([r.seed for r in runs], np.int32)
     actives = np.asarray([r.width for r in runs], np.int32)
-    if config.output_init == "lstsq":
-        params, keys = _init_fn(config, depth, width, True)(seeds, actives, data.x_train, data.y_train)
-    else:
-        params, keys = _init_fn(config, depth, width)(seeds, actives)
+    params, keys = _init_fn(config, depth, width)(seeds, actives)
     return InitialParams(width, {(r.width, r.seed): i for i, r in enumerate(runs)}, params, keys)
 
 
@@ -304,10 +298,7 @@ def run_bucket(
         actives = np.asarray([r.width for r in members], np.int32)
         params, train_keys = _init_fn(config, bucket.depth, bucket.width)(seeds, actives)
     params, masks, train_keys = _shard_leading((params, masks, train_keys), mesh)
-    train_config = _train_config(config)
-    if init is not None:  # the readout was fit with the initial parameters
-        train_config = dataclasses.replace(train_config, output_init="none")
-    run_fn = make_run_fn(graphdef, train_config, mean_squared_error)
+    run_fn = make_run_fn(graphdef, _train_config(config), mean_squared_error)
     compiled = run_fn.lower(params, masks, data.x_train, data.y_train, train_keys).compile()
     t1 = time.perf_counter()
     result = compiled(params, masks, data.x_train, data.y_train, train_keys)

@@ -91,7 +91,7 @@ def test_resume_completes_a_partial_sweep(tmp_path):
 def test_bucket_plan():
     runs = [Run(1, w, s) for w in (1, 2, 4, 8, 16, 32, 64, 128, 256) for s in range(4)]
     buckets = plan_buckets(runs, 2.0)
-    assert [b.width for b in buckets] == [2, 8, 32, 128, 256]
+    assert [b.width for b in buckets] == [32, 128, 256]
     assert sum(len(b.runs) for b in buckets) == 36
     assert [b.width for b in plan_buckets(runs, 1.0)] == [1, 2, 4, 8, 16, 32, 64, 128, 256]
     split = plan_buckets(runs, 1.0, max_members=3)
