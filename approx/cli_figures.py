@@ -1,0 +1,70 @@
+"""``approx figures [--out DIR] [--lang en|es] [--refresh] [--only 1,4]``: the lecture figures.
+
+Parses, calls :func:`approx.lecture_figures.build_figures` and prints what it
+wrote; the figures and their cache live in :mod:`approx.lecture_figures`.
+"""
+
+from __future__ import annotations
+
+import argparse
+
+__all__ = ["register"]
+
+
+def _add_args(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--out", default="figures", help="output directory (default: figures)")
+    p.add_argument("--lang", choices=("en", "es"), default="en", help="language of titles, labels and legends")
+    p.add_argument("--refresh", action="store_true", help="recompute cached results instead of reusing them")
+    p.add_argument("--only", help="figure numbers to build, e.g. 1,4 (default: all)")
+    p.add_argument("--cache-dir", help="cache of computed results (default: ~/.cache/approx/figures)")
+    p.add_argument(
+        "--fmnist-results", help="Fashion-MNIST run directory for figure 9 (default: the canonical one if found)"
+    )
+    p.add_argument("--quick", action="store_true", help="tiny computations, for tests: the figures teach nothing")
+    p.add_argument("--no-cache", action="store_true", help="do not use the persistent compilation cache")
+
+
+def _parse_only(text: str | None) -> list[int] | None:
+    if text is None:
+        return None
+    try:
+        numbers = [int(t) for t in text.split(",") if t.strip()]
+    except ValueError:
+        raise ValueError(f"--only must be figure numbers like 1,4, got {text!r}") from None
+    if not numbers:
+        raise ValueError(f"--only must name at least one figure, got {text!r}")
+    return numbers
+
+
+def _cmd_figures(args) -> int:
+    from approx.cli import _progress, _setup_jax
+
+    only = _parse_only(args.only)
+    from approx.lecture_figures import build_figures, select_figures
+
+    figures = select_figures(only)  # validates before any work
+    _setup_jax(args)
+    banner = f"approx figures: {len(figures)} figure(s), {args.lang} -> {args.out}"
+    report = build_figures(
+        args.out,
+        args.lang,
+        args.refresh,
+        only=only,
+        quick=args.quick,
+        cache_dir=args.cache_dir,
+        fmnist_results=args.fmnist_results,
+        progress=_progress(banner),
+    )
+    for path in report.paths:
+        print(f"figure: {path}")
+    for number, reason in report.skipped.items():
+        print(f"skipped figure {number}: {reason}")
+    per_figure = ", ".join(f"{n}: {s:.1f}" for n, s in report.seconds.items())
+    print(f"time: {sum(report.seconds.values()):.1f} s" + (f" ({per_figure})" if per_figure else ""))
+    return 0
+
+
+def register(extra_commands: dict, register_run_kind) -> None:
+    """Adds the ``figures`` subcommand."""
+    del register_run_kind
+    extra_commands["figures"] = (_add_args, _cmd_figures, "regenerate the lecture figures (PNG + PDF, en or es)")

@@ -1,0 +1,213 @@
+"""Lecture figures: every figure is drawn, is not blank, and the Spanish one differs.
+
+The figures are built once per session in quick mode (tiny computations),
+English then Spanish, with the cache in a temporary directory; the Spanish
+build reuses the English build's computed results, so it only draws.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from matplotlib import image as mpimg
+
+from approx import lecture_figures as lf
+from approx.cli import main
+from approx.plots import _TEXT
+from approx.targets import make_target
+
+FIGURE_NUMBERS = [f.number for f in lf.FIGURES]
+# Pixel standard deviation of an RGB(A) image in [0, 1]: a white page is 0; the
+# sparsest real figure (thin curves on white) is above 0.1.
+BLANK_STD = 0.03
+
+
+@pytest.fixture(scope="module")
+def builds(tmp_path_factory):
+    cache = tmp_path_factory.mktemp("cache")
+    out = {}
+    for lang in ("en", "es"):
+        directory = tmp_path_factory.mktemp(lang)
+        report = lf.build_figures(directory, lang, quick=True, cache_dir=cache)
+        out[lang] = (directory, report)
+    return out
+
+
+def _png(directory, number):
+    return directory / f"{lf.FIGURES[number - 1].stem}.png"
+
+
+@pytest.mark.parametrize("lang", ["en", "es"])
+@pytest.mark.parametrize("number", FIGURE_NUMBERS)
+def test_figure_written_and_not_blank(builds, lang, number):
+    directory, report = builds[lang]
+    if number in report.skipped:
+        assert number == 9, f"only the Fashion-MNIST figure may be skipped, got {number}: {report.skipped[number]}"
+        pytest.skip(f"figure 9 skipped: {report.skipped[number]}")
+    png = _png(directory, number)
+    assert png.exists() and png.with_suffix(".pdf").exists()
+    assert png.with_suffix(".pdf").read_bytes().startswith(b"%PDF")
+    pixels = mpimg.imread(png)
+    assert pixels.ndim == 3 and min(pixels.shape[:2]) > 600  # 200 dpi
+    assert float(pixels[..., :3].std()) > BLANK_STD
+
+
+def test_spanish_differs_from_english(builds):
+    (en, en_report), (es, es_report) = builds["en"], builds["es"]
+    drawn = [n for n in FIGURE_NUMBERS if n not in en_report.skipped and n not in es_report.skipped]
+    assert len(drawn) >= 9
+    differ = []
+    for n in drawn:
+        a, b = mpimg.imread(_png(en, n)), mpimg.imread(_png(es, n))
+        differ.append(a.shape != b.shape or not np.array_equal(a, b))
+    assert all(differ), [n for n, d in zip(drawn, differ) if not d]
+
+
+def test_paths_reported_are_the_files_written(builds):
+    directory, report = builds["en"]
+    assert {p.name for p in report.paths} == {p.name for p in directory.iterdir() if p.suffix in (".png", ".pdf")}
+    assert all(p.parent == directory for p in report.paths)
+
+
+def test_rebuild_is_deterministic(builds, tmp_path):
+    """Drawing again from the cache gives the same pixels (figures 1 and 4)."""
+    directory, _ = builds["en"]
+    cache = next(p for p in directory.parent.iterdir() if p.name.startswith("cache"))
+    lf.build_figures(tmp_path, "en", quick=True, only=[1, 4], cache_dir=cache)
+    for n in (1, 4):
+        assert np.array_equal(mpimg.imread(_png(directory, n)), mpimg.imread(_png(tmp_path, n)))
+
+
+# -- pieces -------------------------------------------------------------------------------
+def test_labels_exist_in_both_languages_and_spanish_ones_are_translated():
+    en = {k: v for k, v in _TEXT["en"].items() if k.startswith("lf")}
+    es = {k: v for k, v in _TEXT["es"].items() if k.startswith("lf")}
+    assert set(en) == set(es)
+    # Only formulas and symbols read the same in both languages.
+    formulas = {"lf_x", "lf1_right", "lf1_w", "lf6_abs_err", "lf8_barron"}
+    assert {k for k in en if en[k] == es[k]} <= formulas
+
+
+@pytest.mark.parametrize("n", [4, 16, 64])
+def test_staircase_construction_matches_cell_values(n):
+    """G(x) at each cell centre is f there, to the sigmoids' tails."""
+    f = lambda t: np.sin(3 * t)
+    a, w, b = lf.staircase_network(f, n)
+    centres = (np.arange(n) + 0.5) / n
+    g = lf._eval_units(a, w, b, centres).sum(axis=0)
+    np.testing.assert_allclose(g, f(centres), atol=1e-5)
+
+
+def test_staircase_sup_error_falls_like_one_over_n():
+    """For a Lipschitz f the construction's sup error is O(1/n): here ~ L / (2n) with L = 1 for f(x) = x."""
+    x = np.linspace(0.0, 1.0, 20001)
+    errors = []
+    for n in (4, 16, 64):
+        a, w, b = lf.staircase_network(lambda t: t, n)
+        errors.append(np.max(np.abs(lf._eval_units(a, w, b, x).sum(axis=0) - x)))
+    assert errors[0] > errors[1] > errors[2]
+    for n, e in zip((4, 16, 64), errors):
+        assert 0.4 / n < e < 0.6 / n
+
+
+def test_staircase_rejects_zero_units():
+    with pytest.raises(ValueError, match="n must be >= 1"):
+        lf.staircase_network(np.sin, 0)
+
+
+def test_telgarsky_network_is_the_sawtooth():
+    target = make_target("sawtooth")
+    k = int(target.constants["compositions"])
+    forward, params = lf.telgarsky_sawtooth(k)
+    assert params == 6 * k + 1
+    x = np.linspace(0.0, 1.0, 4097)
+    t = x.copy()
+    for _ in range(k):
+        t = 1.0 - np.abs(2.0 * t - 1.0)
+    np.testing.assert_allclose(forward(x), t, atol=1e-12)
+
+
+def test_cache_computes_once_and_refresh_recomputes(tmp_path):
+    calls = []
+
+    def compute():
+        calls.append(1)
+        return {"v": np.arange(3.0)}
+
+    cache = lf.FigureCache(tmp_path)
+    first = cache.arrays("fig", {"a": 1}, compute)
+    second = cache.arrays("fig", {"a": 1}, compute)
+    np.testing.assert_array_equal(first["v"], second["v"])
+    assert len(calls) == 1
+    cache.arrays("fig", {"a": 2}, compute)  # other settings, other entry
+    assert len(calls) == 2
+    fresh = lf.FigureCache(tmp_path, refresh=True)
+    fresh.arrays("fig", {"a": 1}, compute)
+    fresh.arrays("fig", {"a": 1}, compute)  # refreshed once per process, then reused
+    assert len(calls) == 3
+
+
+def test_select_figures_validates_numbers():
+    assert [f.number for f in lf.select_figures([4, 1, 4])] == [1, 4]
+    with pytest.raises(ValueError, match="unknown figure number"):
+        lf.select_figures([0])
+
+
+def test_gallery_lists_every_figure_with_its_command():
+    text = lf.gallery_markdown()
+    for fig in lf.FIGURES:
+        assert f"({fig.stem}.png)" in text
+        assert f"`approx figures --only {fig.number}`" in text
+
+
+def test_fashion_mnist_figure_skips_without_data(tmp_path, monkeypatch):
+    monkeypatch.setenv("APPROX_DATA_DIR", str(tmp_path / "empty"))
+    (tmp_path / "empty").mkdir()
+    report = lf.build_figures(tmp_path / "out", "en", quick=True, only=[9], cache_dir=tmp_path / "cache")
+    assert not report.paths
+    assert "Fashion-MNIST data not found" in report.skipped[9]
+
+
+def test_fashion_mnist_figure_reads_given_results(tmp_path):
+    """A run directory of ``approx fmnist`` is drawn without training or data."""
+    header = "depth,width,activation,seed,epochs,train_loss,test_loss,test_accuracy,params,diverged,seconds"
+    rows = [header + ",train_accuracy"]
+    for depth in (1, 2):
+        for width, acc in ((16, 0.80), (64, 0.84), (256, 0.86)):
+            for seed in (0, 1):
+                a = acc - 0.01 * depth + 0.002 * seed
+                rows.append(f"{depth},{width},sigmoid,{seed},5,0.3,0.4,{a},{width * 795},false,1.0,{a + 0.03}")
+    (tmp_path / "run").mkdir()
+    (tmp_path / "run" / "results.csv").write_text("\n".join(rows) + "\n")
+    for lang in ("en", "es"):
+        paths = lf.figure_fashion_mnist(tmp_path / lang, lang=lang, cache=lf.FigureCache(tmp_path / "c"),
+                                        results=tmp_path / "run")  # fmt: skip
+        assert float(mpimg.imread(paths[0])[..., :3].std()) > BLANK_STD
+    assert not np.array_equal(mpimg.imread(tmp_path / "en" / paths[0].name), mpimg.imread(paths[0]))
+    assert not (tmp_path / "c").exists()  # nothing computed
+
+
+# -- command line ---------------------------------------------------------------------------
+def test_cli_builds_selected_figures(tmp_path, capsys):
+    rc = main(["figures", "--only", "1", "--lang", "es", "--out", str(tmp_path / "f"), "--quick",
+               "--cache-dir", str(tmp_path / "c")])  # fmt: skip
+    assert rc == 0
+    assert (tmp_path / "f" / "01_sigmoid_to_step.png").exists()
+    assert (tmp_path / "f" / "01_sigmoid_to_step.pdf").exists()
+    assert "figure:" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize(
+    "args, message",
+    [
+        (["--only", "11"], "unknown figure number"),
+        (["--only", "a,b"], "--only must be figure numbers"),
+        (["--lang", "fr"], "invalid choice"),
+    ],
+)
+def test_cli_bad_input_is_one_error_line(tmp_path, capsys, args, message):
+    rc = main(["figures", "--out", str(tmp_path), *args])
+    err = capsys.readouterr().err.strip().splitlines()
+    assert rc == 2
+    assert len(err) == 1 and err[0].startswith("error:") and message in err[0]
+    assert not any(tmp_path.iterdir())
