@@ -12,6 +12,7 @@ import os as _os
 # measured here, a batch of four 1024x257 SVDs took 0.2 to 15 s with OpenBLAS
 # threads and 0.05 s without. The matrices are small, so one thread is best;
 # a value the user has set is kept.
+OPENBLAS_THREADS_SET_BY_APPROX = "OPENBLAS_NUM_THREADS" not in _os.environ
 _os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
 
 from approx.config import ConfigError, FMNISTConfig, SweepConfig

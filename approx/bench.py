@@ -189,6 +189,17 @@ def _sweep_cmd(out: Path, args: dict, *extra: str) -> list[str]:
     ]  # fmt: skip
 
 
+def _baseline_env() -> dict:
+    """The environment as the user had it: approx limits OpenBLAS to one
+    thread for its own process, which must not handicap the baseline."""
+    import approx
+
+    env = os.environ.copy()
+    if approx.OPENBLAS_THREADS_SET_BY_APPROX:
+        env.pop("OPENBLAS_NUM_THREADS", None)
+    return env
+
+
 def _timed(cmd: list[str], env: dict) -> tuple[float, subprocess.CompletedProcess]:
     t0 = time.perf_counter()
     proc = subprocess.run(cmd, capture_output=True, text=True, env=env)
@@ -233,7 +244,7 @@ def bench_w1(quick: bool = False, baseline: str | None = None, report: Callable[
                 "--seeds", str(args["seeds"]), "--steps", str(args["steps"]), "--lr", str(args["lr"]),
                 "--train-points", str(args["train_points"]),
             ]  # fmt: skip
-            torch_wall, proc = _timed(cmd, os.environ.copy())
+            torch_wall, proc = _timed(cmd, _baseline_env())
             out = json.loads(proc.stdout.strip().splitlines()[-1])
             tmed = summarize([{k: str(v) for k, v in r.items()} | {"diverged": "false"} for r in out["runs"]], ("width",), "test_mse")
             extra.update(

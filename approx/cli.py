@@ -8,13 +8,14 @@ from __future__ import annotations
 
 import argparse
 import os
+import signal
 import sys
 import time
 from datetime import datetime
 from pathlib import Path
 from typing import Callable, Sequence
 
-__all__ = ["main", "sweep_settings", "CLIError"]
+__all__ = ["main", "sweep_settings", "CLIError", "StopRequest"]
 
 EXIT_BAD_INPUT = 2
 EXIT_INTERRUPTED = 130
@@ -65,6 +66,38 @@ def _setup_jax(args) -> None:
             jax.config.update("jax_persistent_cache_min_entry_size_bytes", 0)
         except OSError:
             pass  # no cache is no error
+
+
+class StopRequest:
+    """Ctrl-C during a long run: the first press asks the run to stop after
+    the group of runs in flight (whose rows are then written); a second
+    press interrupts at once. Raising ``KeyboardInterrupt`` inside JAX's
+    compiled calls can lose it, so the first press only sets a flag that the
+    run checks between groups."""
+
+    def __init__(self):
+        self.requested = False
+        self._previous = None
+
+    def __call__(self) -> bool:
+        return self.requested
+
+    def _handler(self, signum, frame):
+        self.requested = True
+        _stderr("stopping after the runs in flight (Ctrl-C again to stop now) ...")
+        signal.signal(signal.SIGINT, self._previous or signal.default_int_handler)
+
+    def __enter__(self):
+        try:
+            self._previous = signal.signal(signal.SIGINT, self._handler)
+        except ValueError:  # not the main thread
+            self._previous = None
+        return self
+
+    def __exit__(self, *exc):
+        if self._previous is not None:
+            signal.signal(signal.SIGINT, self._previous)
+        return False
 
 
 def _default_out(kind: str, label: str) -> Path:
@@ -171,7 +204,11 @@ def _cmd_sweep(args, data: dict | None = None, where: str | None = None) -> int:
         f"{config.steps} {config.optimizer} steps -> {out}"
     )
     try:
-        outcome = run_sweep(config, out, resume=args.resume, progress=_progress(banner), figures=not args.no_figure, lang=lang)
+        with StopRequest() as stop:
+            outcome = run_sweep(
+                config, out, resume=args.resume, progress=_progress(banner), figures=not args.no_figure, lang=lang,
+                should_stop=stop,
+            )
     except KeyboardInterrupt:
         _interrupted(out, "sweep")
         return EXIT_INTERRUPTED

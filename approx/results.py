@@ -80,7 +80,10 @@ def deferred_interrupt():
     finally:
         signal.signal(signal.SIGINT, previous)
         if received:
-            raise KeyboardInterrupt
+            if callable(previous):
+                previous(signal.SIGINT, None)  # the default handler raises KeyboardInterrupt
+            else:
+                raise KeyboardInterrupt
 
 
 def _now() -> str:

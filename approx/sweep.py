@@ -358,12 +358,15 @@ def run_sweep(
     figures: bool = True,
     lang: str = "en",
     target: Target | Callable | None = None,
+    should_stop: Callable[[], bool] | None = None,
 ) -> SweepOutcome:
     """Runs (or resumes) a sweep into ``out_dir``; see the module docstring.
 
     ``target`` overrides ``config.target`` with a Target or a Python callable
     (the API's way to pass a custom function). Errors in the config or the
-    output directory are raised before anything is compiled.
+    output directory are raised before anything is compiled. When
+    ``should_stop()`` turns true, the sweep stops after the bucket in flight
+    (its rows written) and raises ``KeyboardInterrupt``.
     """
     report = progress or (lambda msg: None)
     t_start = time.perf_counter()
@@ -403,6 +406,8 @@ def run_sweep(
                 )
         compile_s += time.perf_counter() - t_init
         for i, bucket in enumerate(buckets, 1):
+            if should_stop is not None and should_stop():
+                raise KeyboardInterrupt
             rows, c, r = run_bucket(config, bucket, data, tgt, mesh, inits.get(bucket.depth))
             store.append(rows)
             compile_s += c
