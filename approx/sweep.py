@@ -300,15 +300,18 @@ def run_bucket(
     params, masks, train_keys = _shard_leading((params, masks, train_keys), mesh)
     run_fn = make_run_fn(graphdef, _train_config(config), mean_squared_error)
     compiled = run_fn.lower(params, masks, data.x_train, data.y_train, train_keys).compile()
-    t1 = time.perf_counter()
-    result = compiled(params, masks, data.x_train, data.y_train, train_keys)
-    trained, measure_masks, measure_graphdef = result.params, masks, graphdef
+    measure_masks, measure_graphdef, pad = masks, graphdef, None
     if init is not None and init.width != bucket.width:
         wide = _structure(config, bucket.depth, init.width)
-        trained = jax.jit(lambda p: _pad_to(p, wide))(trained)
+        pad = jax.jit(lambda p: _pad_to(p, wide)).lower(params).compile()
         measure_masks = _shard_leading(_masks(members, init.width, bucket.depth, config.x64), mesh)
         measure_graphdef = _graphdef(config, bucket.depth, init.width)
-    measure = make_measure_fn(measure_graphdef, target.fn, config.dim)
+    measure_args = (pad(params) if pad else params, measure_masks, data.x_test, data.y_test, data.x_sup)
+    measure = make_measure_fn(measure_graphdef, target.fn, config.dim).lower(*measure_args).compile()
+    jax.block_until_ready(params)
+    t1 = time.perf_counter()  # everything compiled: from here on, training and measuring only
+    result = compiled(params, masks, data.x_train, data.y_train, train_keys)
+    trained = pad(result.params) if pad else result.params
     errors = measure(trained, measure_masks, data.x_test, data.y_test, data.x_sup)
     host = jax.device_get({"final": result.final_loss, "diverged": result.diverged, **errors})
     t3 = time.perf_counter()
