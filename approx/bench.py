@@ -94,6 +94,19 @@ def w1_flops(widths, seeds, steps, train_points, d: int = 1) -> float:
 
 
 # -- ceilings ---------------------------------------------------------------------
+def _best_seconds(fn, *args, repeats: int = 3) -> float:
+    """Best wall time of ``fn(*args)`` over ``repeats`` calls, after a warm-up
+    call that compiles it."""
+    import jax
+
+    jax.block_until_ready(fn(*args))
+    best = math.inf
+    for _ in range(repeats):
+        t0 = time.perf_counter()
+        jax.block_until_ready(fn(*args))
+        best = min(best, time.perf_counter() - t0)
+    return best
+
 def sigmoid_layer_ceiling(units: int, points: int, d: int = 1, repeats: int = 200) -> float:
     """GFLOP/s of one large fused forward+backward (plus an SGD update) of a
     sigmoid layer with ``units`` hidden units on ``points`` points, repeated
@@ -126,13 +139,7 @@ def sigmoid_layer_ceiling(units: int, points: int, d: int = 1, repeats: int = 20
         p, _ = jax.lax.scan(body, p, None, length=repeats)
         return p
 
-    jax.block_until_ready(run(params))
-    best = math.inf
-    for _ in range(3):
-        t0 = time.perf_counter()
-        jax.block_until_ready(run(params))
-        best = min(best, time.perf_counter() - t0)
-    return units * points * repeats * mlp_flops_per_point_unit(d) / best / 1e9
+    return units * points * repeats * mlp_flops_per_point_unit(d) / _best_seconds(run, params) / 1e9
 
 
 def dense_mlp_ceiling(in_dim: int, width: int, out_dim: int, batch: int = 8192, repeats: int = 10) -> float:
@@ -164,13 +171,7 @@ def dense_mlp_ceiling(in_dim: int, width: int, out_dim: int, batch: int = 8192, 
 
         return jax.lax.scan(body, p, None, length=repeats)[0]
 
-    jax.block_until_ready(run(params))
-    best = math.inf
-    for _ in range(3):
-        t0 = time.perf_counter()
-        jax.block_until_ready(run(params))
-        best = min(best, time.perf_counter() - t0)
-    return fmnist_flops_per_example(in_dim, width, out_dim) * batch * repeats / best / 1e9
+    return fmnist_flops_per_example(in_dim, width, out_dim) * batch * repeats / _best_seconds(run, params) / 1e9
 
 
 def fmnist_flops_per_example(in_dim: int = 784, width: int = 256, out_dim: int = 10) -> float:

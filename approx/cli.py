@@ -10,12 +10,11 @@ import argparse
 import os
 import signal
 import sys
-import time
 from datetime import datetime
 from pathlib import Path
 from typing import Callable, Sequence
 
-__all__ = ["main", "sweep_settings", "CLIError", "StopRequest"]
+__all__ = ["main", "sweep_settings", "experiment_settings", "CLIError", "StopRequest"]
 
 EXIT_BAD_INPUT = 2
 EXIT_INTERRUPTED = 130
@@ -163,20 +162,10 @@ def _split_experiment(data: dict, expected_kind: str, where: str) -> tuple[dict,
 def sweep_settings(args, data: dict | None = None, where: str | None = None):
     """The sweep's config, output directory and language from CLI options
     over an experiment file's settings. Raises ConfigError or CLIError."""
-    from approx.config import ConfigError, SweepConfig, config_from_mapping, parse_widths
+    from approx.config import ConfigError, SweepConfig, config_from_mapping
 
-    if data is None:
-        data = _experiment_file(args.config)
-        where = args.config
-    meta, settings = _split_experiment(data, "sweep", where or "config")
-    for flag, key in _SWEEP_FLAGS.items():
-        value = getattr(args, flag, None)
-        if value is not None:
-            settings[key] = value
-    if args.widths is not None:
-        settings["widths"] = list(parse_widths(args.widths))
-    if args.depth is not None:
-        settings["depths"] = list(parse_widths(args.depth, "depth"))
+    meta, settings = experiment_settings(args, data, where, "sweep", _SWEEP_FLAGS)
+    where = where or getattr(args, "config", None)
     try:
         config = config_from_mapping(SweepConfig, settings, where or "options")
     except TypeError as e:
@@ -189,6 +178,27 @@ def sweep_settings(args, data: dict | None = None, where: str | None = None):
         raise ConfigError(f"unknown lang {lang!r}; valid: en, es")
     out = Path(out) if out else _default_out("sweep", config.target.replace(":", "_"))
     return config, out, lang
+
+
+def experiment_settings(args, data: dict | None, where: str | None, kind: str, flags: dict) -> tuple[dict, dict]:
+    """An experiment file's metadata and settings (read from ``args.config``
+    when ``data`` is None), overridden by the CLI options named in ``flags``
+    (option attribute -> config key) and by ``--widths`` / ``--depth``."""
+    from approx.config import parse_widths
+
+    if data is None:
+        data = _experiment_file(args.config)
+        where = args.config
+    meta, settings = _split_experiment(data, kind, where or "config")
+    for flag, key in flags.items():
+        value = getattr(args, flag, None)
+        if value is not None:
+            settings[key] = value
+    if getattr(args, "widths", None) is not None:
+        settings["widths"] = list(parse_widths(args.widths))
+    if getattr(args, "depth", None) is not None:
+        settings["depths"] = list(parse_widths(args.depth, "depth"))
+    return meta, settings
 
 
 def _cmd_sweep(args, data: dict | None = None, where: str | None = None) -> int:
@@ -321,5 +331,4 @@ def _one_line(e: Exception) -> str:
 
 
 if __name__ == "__main__":
-    t0 = time.perf_counter()
     sys.exit(main())

@@ -13,12 +13,11 @@ from pathlib import Path
 from approx.cli import (
     EXIT_INTERRUPTED,
     _default_out,
-    _experiment_file,
     _interrupted,
     _progress,
     _setup_jax,
-    _split_experiment,
     _stderr,
+    experiment_settings,
 )
 
 __all__ = ["register"]
@@ -62,20 +61,10 @@ def _add_args(p: argparse.ArgumentParser) -> None:
 
 
 def _cmd_fmnist(args, data: dict | None = None, where: str | None = None) -> int:
-    from approx.config import ConfigError, FMNISTConfig, config_from_mapping, parse_widths
+    from approx.config import ConfigError, FMNISTConfig, config_from_mapping
 
-    if data is None:
-        data = _experiment_file(args.config)
-        where = args.config
-    meta, settings = _split_experiment(data, "fmnist", where or "config")
-    for flag, key in _FLAGS.items():
-        value = getattr(args, flag, None)
-        if value is not None:
-            settings[key] = value
-    if getattr(args, "widths", None) is not None:
-        settings["widths"] = list(parse_widths(args.widths))
-    if getattr(args, "depth", None) is not None:
-        settings["depths"] = list(parse_widths(args.depth, "depth"))
+    meta, settings = experiment_settings(args, data, where, "fmnist", _FLAGS)
+    where = where or getattr(args, "config", None)
     for key in _FLOAT_KEYS:  # TOML's 1 is an int; a rate is a number either way
         if isinstance(settings.get(key), int) and not isinstance(settings[key], bool):
             settings[key] = float(settings[key])

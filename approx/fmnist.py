@@ -41,10 +41,7 @@ then 100 %: the extra width is memorised, not generalised.
 
 from __future__ import annotations
 
-import csv
 import functools
-import io
-import os
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -59,7 +56,7 @@ from flax import nnx
 from approx.config import FMNISTConfig
 from approx.data.fashion_mnist import FashionMNIST, load_fashion_mnist
 from approx.models import MLP, count_params
-from approx.results import FMNIST_COLUMNS, RunDirectory, read_rows
+from approx.results import FMNIST_COLUMNS, RunDirectory, append_rows, atomic_write, encode_rows, read_rows
 from approx.sweep import environment, make_mesh
 from approx.train import init_train_state, make_apply, make_epoch_fn, make_optimizer
 
@@ -149,8 +146,8 @@ class FMNISTData:
 def _eval_chunks(sets: Sequence[tuple[np.ndarray, np.ndarray]], chunk: int):
     """Stacks evaluation sets as equal chunks; returns ``x, y, w`` and each set's offset."""
     size = max(1, min(chunk, max(len(y) for _, y in sets)))
-    xs, ys, ws, offsets, start = [], [], [], [], 0
-    for k, (x, y) in enumerate(sets):
+    xs, ys, offsets, start = [], [], [], 0
+    for x, y in sets:
         n = len(y)
         pad = -(-n // size) * size - n
         xs.append(np.concatenate([x, np.zeros((pad, x.shape[1]), x.dtype)]))
@@ -435,40 +432,12 @@ class FMNISTOutcome:
     wall_seconds: float = 0.0
 
 
-def _cell(value) -> str:
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    return repr(value) if isinstance(value, float) else str(value)
-
-
-def _csv_bytes(columns: Sequence[str], rows: Sequence[dict]) -> bytes:
-    buf = io.StringIO()
-    writer = csv.writer(buf, lineterminator="\n")
-    for row in rows:
-        writer.writerow([_cell(row[c]) for c in columns])
-    return buf.getvalue().encode()
-
-
-def _append(path: Path, data: bytes) -> None:
-    """One ``write`` of whole lines on an ``O_APPEND`` descriptor, then ``fsync``."""
-    fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
-    try:
-        view = memoryview(data)
-        while view:
-            view = view[os.write(fd, view) :]
-        os.fsync(fd)
-    finally:
-        os.close(fd)
-
-
 def _reset_history(path: Path, done: set[tuple[str, ...]]) -> None:
     """Keeps the header and the rows of finished runs (a run interrupted after
     its history but before its result row is trained again)."""
     kept = [r for r in read_rows(path) if tuple(r[k] for k in KEY_COLUMNS) in done]
-    data = (",".join(HISTORY_COLUMNS) + "\n").encode() + _csv_bytes(HISTORY_COLUMNS, kept)
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    tmp.write_bytes(data)
-    os.replace(tmp, path)
+    data = (",".join(HISTORY_COLUMNS) + "\n").encode() + encode_rows(HISTORY_COLUMNS, kept)
+    atomic_write(path, data)
 
 
 def predictions_path(out_dir: str | Path, depth: int, width: int, seed: int) -> Path:
@@ -577,7 +546,7 @@ def run_fmnist(
                 path = predictions_path(out, depth, width, seed)
                 path.parent.mkdir(exist_ok=True)
                 np.save(path, result.predictions[j].astype(np.uint8))
-            _append(history_path, _csv_bytes(HISTORY_COLUMNS, hist))
+            append_rows(history_path, HISTORY_COLUMNS, hist)
             store.append(rows)  # the row marks the run finished: written last
             compile_s += result.compile_seconds
             run_s += train_s

@@ -9,10 +9,9 @@ palette (Okabe and Ito, 2008), no top or right spines.
 
 from __future__ import annotations
 
-import math
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Iterable, Mapping, Sequence
+from typing import Mapping, Sequence
 
 import matplotlib
 
@@ -178,6 +177,3 @@ def plot_error_vs_width(
         fig.tight_layout()
         return save_figure(fig, stem)
 
-
-def _finite(values: Iterable[float]) -> list[float]:
-    return [v for v in values if isinstance(v, float) and math.isfinite(v)]

@@ -34,7 +34,11 @@ __all__ = [
     "RunDirectory",
     "RunDirError",
     "SWEEP_COLUMNS",
+    "append_rows",
+    "atomic_write",
     "deferred_interrupt",
+    "encode_rows",
+    "new_manifest",
     "FMNIST_COLUMNS",
     "read_rows",
     "read_manifest",
@@ -129,6 +133,52 @@ def _encode_rows(columns: Sequence[str], rows: Iterable[Mapping[str, Any]]) -> b
             raise KeyError(f"row lacks columns {missing}")
         writer.writerow([_format(row[c]) for c in columns])
     return buf.getvalue().encode()
+
+
+def encode_rows(columns: Sequence[str], rows: Iterable[Mapping[str, Any]]) -> bytes:
+    """CSV lines (no header) for ``rows``: floats in full precision
+    (``repr``), booleans as ``true``/``false``."""
+    return _encode_rows(columns, rows)
+
+
+def append_rows(path: str | Path, columns: Sequence[str], rows: Sequence[Mapping[str, Any]]) -> None:
+    """Appends whole rows durably: one ``write`` on an ``O_APPEND``
+    descriptor, then ``fsync``, with Ctrl-C held until done. A kill leaves
+    complete rows or nothing (a torn line after a power loss is dropped by
+    :func:`read_rows`)."""
+    if not rows:
+        return
+    data = _encode_rows(columns, rows)
+    with deferred_interrupt():
+        fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
+        try:
+            view = memoryview(data)
+            while view:
+                view = view[os.write(fd, view) :]
+            os.fsync(fd)
+        finally:
+            os.close(fd)
+
+
+def atomic_write(path: str | Path, data: bytes) -> None:
+    """Replaces ``path`` with ``data`` atomically (temporary file, fsync, rename)."""
+    _atomic_write(Path(path), data)
+
+
+def new_manifest(kind: str, config: Mapping[str, Any], **fields: Any) -> dict[str, Any]:
+    """The manifest every run directory starts with: the config, package
+    versions, git revision, command, platform and start time."""
+    return {
+        "kind": kind,
+        "config": dict(config),
+        "versions": package_versions(),
+        "git_revision": git_revision(),
+        "command": sys.argv,
+        "platform": platform.platform(),
+        **fields,
+        "started": _now(),
+        "finished": None,
+    }
 
 
 def _atomic_write(path: Path, data: bytes) -> None:
@@ -255,16 +305,7 @@ class RunDirectory:
             self.manifest = existing
             self.manifest.setdefault("resumed", []).append(_now())
         else:
-            self.manifest = {
-                "kind": self.kind,
-                "config": self.config,
-                "versions": package_versions(),
-                "git_revision": git_revision(),
-                "command": sys.argv,
-                "platform": platform.platform(),
-                "started": _now(),
-                "finished": None,
-            }
+            self.manifest = new_manifest(self.kind, self.config)
         self.manifest.update(dict(environment or {}))
         self.manifest["finished"] = None
         self._write_manifest()
@@ -298,18 +339,7 @@ class RunDirectory:
     # -- writing -------------------------------------------------------------
     def append(self, rows: Sequence[Mapping[str, Any]]) -> None:
         """Appends finished runs: one ``write`` of whole lines, then ``fsync``."""
-        if not rows:
-            return
-        data = _encode_rows(self.columns, rows)
-        with deferred_interrupt():
-            fd = os.open(self.csv_path, os.O_WRONLY | os.O_APPEND)
-            try:
-                written = 0
-                while written < len(data):
-                    written += os.write(fd, data[written:])
-                os.fsync(fd)
-            finally:
-                os.close(fd)
+        append_rows(self.csv_path, self.columns, rows)
 
     def update_manifest(self, **fields: Any) -> None:
         self.manifest.update(fields)

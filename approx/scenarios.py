@@ -35,8 +35,6 @@ import functools
 import json
 import math
 import os
-import platform
-import sys
 import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
@@ -51,7 +49,7 @@ import numpy as np
 from approx import metrics as _metrics
 from approx.config import ConfigError, config_from_mapping
 from approx.models import ACTIVATIONS
-from approx.results import git_revision, package_versions
+from approx.results import atomic_write, new_manifest
 from approx.targets import TARGET_NAMES, make_target
 from approx.workflow import OPTIMIZER_NAMES, Dense, Sequential, to_categorical
 
@@ -306,9 +304,7 @@ def _now() -> str:
 
 
 def _write_json(path: Path, data: Mapping[str, Any]) -> None:
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    tmp.write_text(json.dumps(data, indent=2, default=str) + "\n")
-    os.replace(tmp, path)
+    atomic_write(path, (json.dumps(data, indent=2, default=str) + "\n").encode())
 
 
 def _write_csv(path: Path, header: Sequence[str], rows: Sequence[Sequence[Any]]) -> None:
@@ -408,19 +404,7 @@ def run_scenario(
         out.mkdir(parents=True, exist_ok=True)
     except OSError as e:
         raise ConfigError(f"cannot create output directory {str(out)!r}: {e.strerror}") from None
-    manifest = {
-        "kind": kind,
-        "description": description,
-        "lang": lang,
-        "config": config.to_dict(),
-        "versions": package_versions(),
-        "git_revision": git_revision(),
-        "command": sys.argv,
-        "platform": platform.platform(),
-        **_environment(),
-        "started": _now(),
-        "finished": None,
-    }
+    manifest = new_manifest(kind, config.to_dict(), description=description, lang=lang, **_environment())
     _write_json(out / "manifest.json", manifest)
 
     runner = {"binary": _run_binary, "multiclass": _run_multiclass, "regression": _run_regression}[kind]
