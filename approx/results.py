@@ -226,8 +226,12 @@ def read_manifest(directory: str | Path) -> dict[str, Any] | None:
 
 
 def load_frame(directory_or_csv: str | Path):
-    """The results as a pandas DataFrame (pandas is needed only here)."""
-    import pandas as pd
+    """The results as a pandas DataFrame (pandas is needed only here:
+    ``pip install pandas``, or the ``test`` extra)."""
+    try:
+        import pandas as pd
+    except ImportError:
+        raise ImportError("load_frame needs pandas: pip install pandas (results.csv also opens with the csv module)") from None
 
     path = Path(directory_or_csv)
     if path.is_dir():
