@@ -139,3 +139,45 @@ def test_same_seed_same_numbers():
     a, _ = _fit("kink", 8, 100)
     b, _ = _fit("kink", 8, 100)
     np.testing.assert_array_equal(a.losses, b.losses)
+
+
+@pytest.mark.parametrize("output_init", ["none", "lstsq"])
+def test_ensemble_of_one_matches_its_member_in_a_larger_ensemble(output_init):
+    # An ensemble of one is run unbatched (XLA's batched reductions over a
+    # unit axis are slow on CPU); the numbers must not depend on that.
+    target = make_target("sine", 1)
+    x = sample_uniform(jax.random.key(10), 256, 1)
+    y = target(x)[:, None]
+    graphdef, params, masks, keys = _ensemble(1, 8, 2)
+    run = make_run_fn(graphdef, TrainConfig(steps=200, output_init=output_init))
+    both = run(params, masks, x, y, keys)
+    first = lambda tree: jax.tree.map(lambda a: a[:1], tree)  # noqa: E731
+    alone = run(first(params), first(masks), x, y, keys[:1])
+    assert alone.losses.shape == (1, 200)
+    if output_init == "none":
+        np.testing.assert_allclose(alone.losses[0], both.losses[0], rtol=1e-5)
+        for a, b in zip(jax.tree.leaves(alone.params), jax.tree.leaves(first(both.params))):
+            np.testing.assert_allclose(a, b, rtol=1e-4, atol=1e-6)
+    else:
+        # The least-squares readout of nearly collinear features is not unique
+        # in float32: equal loss, slightly different coefficients, so the
+        # trajectories separate a little.
+        np.testing.assert_allclose(alone.losses[0, 0], both.losses[0, 0], rtol=1e-5)
+        np.testing.assert_allclose(alone.final_loss[0], both.final_loss[0], rtol=2e-2)
+
+
+def test_ensemble_vmap_squeezes_only_an_ensemble_of_one():
+    from approx.train import ensemble_vmap
+
+    traced = []
+
+    def f(a, b):
+        traced.append(a.shape)
+        return a * b, a.sum()
+
+    g = ensemble_vmap(f, (0, None))
+    out, total = g(jnp.ones((1, 3)), 2.0)
+    assert traced[-1] == (3,) and out.shape == (1, 3) and total.shape == (1,)
+    out, total = g(jnp.ones((2, 3)), 2.0)
+    assert traced[-1] == (3,) and out.shape == (2, 3) and total.shape == (2,)
+    np.testing.assert_allclose(total, [3.0, 3.0])
