@@ -1,7 +1,5 @@
 """``python -m approx`` is the ``approx`` command."""
 
-import sys
+from approx.cli import entry
 
-from approx.cli import main
-
-sys.exit(main())
+entry()

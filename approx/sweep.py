@@ -19,6 +19,8 @@ from __future__ import annotations
 
 import functools
 import math
+import os
+import threading
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -38,7 +40,10 @@ from approx.results import SWEEP_COLUMNS, RunDirectory
 from approx.targets import Target, resolve_target, sample_uniform
 from approx.train import TrainConfig, make_run_fn, mean_squared_error
 
-__all__ = ["Run", "Bucket", "SweepOutcome", "plan_buckets", "run_sweep", "SweepData", "make_data", "environment"]
+__all__ = [
+    "Run", "Bucket", "SweepOutcome", "plan_buckets", "split_buckets", "default_workers", "run_sweep", "SweepData",
+    "make_data", "environment",
+]  # fmt: skip
 
 KEY_COLUMNS = ("depth", "width", "seed")
 
@@ -52,11 +57,14 @@ class Run:
 
 @dataclass(frozen=True)
 class Bucket:
-    """Runs compiled and trained together, padded to ``width`` units per layer."""
+    """Runs compiled and trained together, padded to ``width`` units per layer
+    (and, with ``size``, to ``size`` members by repeating the last run, whose
+    copies are computed and discarded: pieces of one bucket share a program)."""
 
     depth: int
     width: int
     runs: tuple[Run, ...]
+    size: int = 0
 
 
 # Widths up to this many units always share one program when ratio > 1: their
@@ -199,37 +207,51 @@ def _shard_leading(tree, mesh: Mesh | None):
     return jax.device_put(tree, sharding)
 
 
-def _pad_members(members: list[Run], multiple: int) -> list[Run]:
-    """Repeats the last run so the ensemble divides evenly over devices (the
-    copies are computed and discarded)."""
+def _pad_members(members: list[Run], multiple: int, size: int = 0) -> list[Run]:
+    """Repeats the last run so the ensemble has at least ``size`` members and
+    divides evenly over devices (the copies are computed and discarded)."""
+    members = members + [members[-1]] * max(0, size - len(members))
     extra = (-len(members)) % multiple
     return members + [members[-1]] * extra
 
 
-@dataclass(frozen=True)
 class InitialParams:
     """Initial parameters of many runs of one depth at a common padded width.
 
-    Built by one compiled program per depth (random number generation is
-    slow to compile on CPU, so it is done once, not once per bucket); a
-    bucket slices its runs out with :func:`_slice_to`. Unit ``j`` of a padded
-    layer equals unit ``j`` of the unpadded one (see approx.models), so the
-    slices are exactly the bucket's own initialisation.
+    Drawn by one compiled program per depth (random number generation is
+    slow to compile on CPU, so it is done once, not once per bucket); each
+    bucket's program slices its runs out. Unit ``j`` of a padded layer
+    equals unit ``j`` of the unpadded one (see approx.models), so the slices
+    are exactly the bucket's own initialisation.
+
+    The shapes are known at once (buckets compile against them); the arrays
+    are drawn on the first :meth:`get`, which other threads wait for.
     """
 
-    width: int
-    index: dict
-    params: object
-    keys: jax.Array
+    def __init__(self, config: SweepConfig, depth: int, width: int, runs: Sequence[Run]):
+        self.width = width
+        self.index = {(r.width, r.seed): i for i, r in enumerate(runs)}
+        self._seeds = np.asarray([r.seed for r in runs], np.int32)
+        self._actives = np.asarray([r.width for r in runs], np.int32)
+        self._fn = _init_fn(config, depth, width)
+        self.shapes = jax.eval_shape(self._fn, self._seeds, self._actives)
+        self._lock = threading.Lock()
+        self._value = None
+
+    def get(self):
+        """``(params, keys)`` with a leading axis over the runs."""
+        with self._lock:
+            if self._value is None:
+                self._value = self._fn(self._seeds, self._actives)
+                jax.block_until_ready(self._value)
+            return self._value
 
 
 # Above this many floats for all runs' initial parameters, each bucket draws its own.
 _INIT_ALL_LIMIT = 20_000_000
 
 
-def initial_params(
-    config: SweepConfig, depth: int, width: int, runs: Sequence[Run], data: SweepData
-) -> InitialParams | None:
+def initial_params(config: SweepConfig, depth: int, width: int, runs: Sequence[Run]) -> InitialParams | None:
     """Initial parameters of ``runs`` at padded ``width``, or ``None`` when
     they would not fit the memory budget (each bucket then initialises its
     own runs). The least-squares readout is fit later, in each bucket's
@@ -238,10 +260,7 @@ def initial_params(
     per_run = count_params(config.dim, [width] * depth, 1)
     if not runs or per_run * len(runs) > _INIT_ALL_LIMIT:
         return None
-    seeds = np.asarray([r.seed for r in runs], np.int32)
-    actives = np.asarray([r.width for r in runs], np.int32)
-    params, keys = _init_fn(config, depth, width)(seeds, actives)
-    return InitialParams(width, {(r.width, r.seed): i for i, r in enumerate(runs)}, params, keys)
+    return InitialParams(config, depth, width, runs)
 
 
 def _structure(config: SweepConfig, depth: int, width: int):
@@ -253,14 +272,6 @@ def _slice_to(params, structure):
     return jax.tree.map(lambda a, t: a[(slice(None),) + tuple(slice(0, n) for n in t.shape)], params, structure)
 
 
-def _pad_to(params, structure):
-    """Zero-pads every leaf (after the ensemble axis) to ``structure``'s shapes:
-    the padded units have zero weights and a zero mask, so outputs are unchanged."""
-    return jax.tree.map(
-        lambda a, t: jnp.pad(a, [(0, 0)] + [(0, n - m) for m, n in zip(a.shape[1:], t.shape)]), params, structure
-    )
-
-
 def _masks(members: Sequence[Run], width: int, depth: int, x64: bool):
     mask = (np.arange(width)[None, :] < np.asarray([r.width for r in members])[:, None]).astype(
         np.float64 if x64 else np.float32
@@ -268,57 +279,38 @@ def _masks(members: Sequence[Run], width: int, depth: int, x64: bool):
     return tuple(mask for _ in range(depth))
 
 
-def run_bucket(
-    config: SweepConfig,
-    bucket: Bucket,
-    data: SweepData,
-    target: Target,
-    mesh: Mesh | None = None,
-    init: InitialParams | None = None,
-):
-    """Trains and measures one bucket. Returns ``(rows, compile_s, run_s)``.
+@functools.lru_cache(maxsize=64)
+def _bucket_program(config: SweepConfig, depth: int, width: int, target_fn: Callable, mesh: Mesh | None):
+    """The jitted program of a bucket: take the bucket's runs out of the
+    depth's initial parameters, train them, measure them.
 
-    With ``init`` the bucket's initial parameters are sliced from it and the
-    errors are measured by one program at ``init.width`` for every bucket.
+    ``program(all_params, all_keys, idx, masks, x_train, y_train, x_test,
+    y_test, x_sup) -> dict`` of ``(E,)`` arrays (``final``, ``diverged`` and
+    the errors). One compilation per ``(depth, width, ensemble size)``:
+    slicing, training and measuring in one program rather than three
+    (each compilation has a fixed cost of tens of milliseconds).
     """
-    n_dev = 1 if mesh is None else mesh.devices.size
-    members = _pad_members(list(bucket.runs), n_dev)
-    graphdef = _graphdef(config, bucket.depth, bucket.width)
-    masks = _masks(members, bucket.width, bucket.depth, config.x64)
+    graphdef = _graphdef(config, depth, width)
+    structure = _structure(config, depth, width)
+    run = make_run_fn(graphdef, _train_config(config), mean_squared_error)
+    measure = make_measure_fn(graphdef, target_fn, config.dim)
+    spread = None if mesh is None else NamedSharding(mesh, PartitionSpec("ensemble"))
 
-    t0 = time.perf_counter()
-    if init is not None:
-        idx = np.asarray([init.index[(r.width, r.seed)] for r in members])
-        structure = _structure(config, bucket.depth, bucket.width)
-        # One small program rather than an eager (separately compiled) op per leaf.
-        take = jax.jit(lambda p, k, i: (_slice_to(jax.tree.map(lambda a: a[i], p), structure), k[i]))
-        params, train_keys = take(init.params, init.keys, idx)
-    else:
-        seeds = np.asarray([r.seed for r in members], np.int32)
-        actives = np.asarray([r.width for r in members], np.int32)
-        params, train_keys = _init_fn(config, bucket.depth, bucket.width)(seeds, actives)
-    params, masks, train_keys = _shard_leading((params, masks, train_keys), mesh)
-    run_fn = make_run_fn(graphdef, _train_config(config), mean_squared_error)
-    compiled = run_fn.lower(params, masks, data.x_train, data.y_train, train_keys).compile()
-    measure_masks, measure_graphdef, pad = masks, graphdef, None
-    if init is not None and init.width != bucket.width:
-        wide = _structure(config, bucket.depth, init.width)
-        pad = jax.jit(lambda p: _pad_to(p, wide)).lower(params).compile()
-        measure_masks = _shard_leading(_masks(members, init.width, bucket.depth, config.x64), mesh)
-        measure_graphdef = _graphdef(config, bucket.depth, init.width)
-    measure_args = (pad(params) if pad else params, measure_masks, data.x_test, data.y_test, data.x_sup)
-    measure = make_measure_fn(measure_graphdef, target.fn, config.dim).lower(*measure_args).compile()
-    jax.block_until_ready(params)
-    t1 = time.perf_counter()  # everything compiled: from here on, training and measuring only
-    result = compiled(params, masks, data.x_train, data.y_train, train_keys)
-    trained = pad(result.params) if pad else result.params
-    errors = measure(trained, measure_masks, data.x_test, data.y_test, data.x_sup)
-    host = jax.device_get({"final": result.final_loss, "diverged": result.diverged, **errors})
-    t3 = time.perf_counter()
+    def program(all_params, all_keys, idx, masks, x_train, y_train, x_test, y_test, x_sup):
+        params = _slice_to(jax.tree.map(lambda a: a[idx], all_params), structure)
+        keys = all_keys[idx]
+        if spread is not None:
+            params, keys = jax.lax.with_sharding_constraint((params, keys), spread)
+        result = run(params, masks, x_train, y_train, keys)
+        errors = measure(result.params, masks, x_test, y_test, x_sup)
+        return {"final": result.final_loss, "diverged": result.diverged, **errors}
 
-    share = (t3 - t1) / len(members)
+    return jax.jit(program)
+
+
+def _rows(config: SweepConfig, runs: Sequence[Run], target: Target, data: SweepData, host: dict, share: float) -> list[dict]:
     rows = []
-    for i, r in enumerate(bucket.runs):
+    for i, r in enumerate(runs):
         rows.append(
             {
                 "target": target.name,
@@ -341,7 +333,195 @@ def run_bucket(
                 "seconds": round(share, 6),
             }
         )
+    return rows
+
+
+class _Compiled:
+    """Compiles each distinct program once, whichever worker asks first; the
+    others wait for it. Tracing holds a lock (it is Python work under the
+    GIL anyway, and Flax's graph bookkeeping is not meant to be shared
+    between threads); XLA's compilation and the runs proceed in parallel."""
+
+    def __init__(self):
+        self._lock = threading.Lock()
+        self._trace_lock = threading.Lock()
+        self._programs: dict = {}
+
+    def get(self, key, lower: Callable[[], object]) -> tuple[object, float]:
+        """``(compiled, seconds this call spent compiling)``."""
+        with self._lock:
+            entry = self._programs.get(key)
+            owner = entry is None
+            if owner:
+                entry = self._programs[key] = [threading.Event(), None, None]
+        if not owner:
+            entry[0].wait()
+            if entry[2] is not None:
+                raise entry[2]
+            return entry[1], 0.0
+        t0 = time.perf_counter()
+        try:
+            with self._trace_lock:
+                lowered = lower()
+            entry[1] = lowered.compile()
+        except BaseException as e:
+            entry[2] = e
+            raise
+        finally:
+            entry[0].set()
+        return entry[1], time.perf_counter() - t0
+
+
+def _abstract(tree):
+    return jax.tree.map(lambda a: jax.ShapeDtypeStruct(a.shape, a.dtype), tree)
+
+
+def run_bucket(
+    config: SweepConfig,
+    bucket: Bucket,
+    data: SweepData,
+    target: Target,
+    mesh: Mesh | None = None,
+    init: InitialParams | None = None,
+    *,
+    compiled: _Compiled | None = None,
+):
+    """Trains and measures one bucket. Returns ``(rows, compile_s, run_s)``.
+
+    With ``init`` the bucket's initial parameters are sliced from it inside
+    the bucket's program (compiled against its shapes before they are
+    drawn); without, the bucket draws its own. ``compiled`` shares compiled
+    programs between buckets of equal shape (and between threads).
+    """
+    compiled = compiled or _Compiled()
+    n_dev = 1 if mesh is None else mesh.devices.size
+    members = _pad_members(list(bucket.runs), n_dev, bucket.size)
+    masks = _shard_leading(_masks(members, bucket.width, bucket.depth, config.x64), mesh)
+    program = _bucket_program(config, bucket.depth, bucket.width, target.fn, mesh)
+    data_args = (data.x_train, data.y_train, data.x_test, data.y_test, data.x_sup)
+    t0 = time.perf_counter()
+    if init is None:
+        seeds = np.asarray([r.seed for r in members], np.int32)
+        actives = np.asarray([r.width for r in members], np.int32)
+        drawn = _init_fn(config, bucket.depth, bucket.width)(seeds, actives)
+        shapes, idx = _abstract(drawn), np.arange(len(members), dtype=np.int32)
+    else:
+        shapes = init.shapes
+        idx = np.asarray([init.index[(r.width, r.seed)] for r in members], np.int32)
+    key = (bucket.depth, bucket.width, len(members), tuple((a.shape, str(a.dtype)) for a in jax.tree.leaves(shapes)))
+    exe, _ = compiled.get(
+        key, lambda: program.lower(*shapes, jax.ShapeDtypeStruct(idx.shape, jnp.int32), masks, *data_args)
+    )
+    all_params, all_keys = drawn if init is None else init.get()
+    t1 = time.perf_counter()  # compiled (or waited for) and initialised: from here on, training and measuring
+    out = exe(all_params, all_keys, idx, masks, *data_args)
+    host = jax.device_get(out)  # the bucket's one host read
+    t3 = time.perf_counter()
+    rows = _rows(config, bucket.runs, target, data, host, (t3 - t1) / len(members))
     return rows, t1 - t0, t3 - t1
+
+
+def default_workers() -> int:
+    """How many bucket programs run at a time: one per CPU core on a single
+    CPU device (XLA runs each of these small loops on one core), else one
+    (an accelerator, or several devices sharing each program)."""
+    if jax.default_backend() != "cpu" or jax.device_count() > 1:
+        return 1
+    return max(1, min(len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1, 8))
+
+
+def _cost(bucket: Bucket) -> float:
+    """Relative cost of a bucket's training: units x points x steps is common
+    to all, so the runs times the padded units (squared beyond one layer)."""
+    return len(bucket.runs) * bucket.width * max(1, bucket.depth - 1) * (bucket.width if bucket.depth > 1 else 1)
+
+
+def split_buckets(buckets: Sequence[Bucket], workers: int) -> list[Bucket]:
+    """Cuts buckets into pieces of equal size so that ``workers`` threads
+    finish together, and orders them for running.
+
+    A bucket costing more than a ``1 / (2 workers)`` share of the whole is
+    cut into runs of equal count (the pieces share one compiled program);
+    the order takes each program's first piece first (so the workers compile
+    different programs at once), then the rest by decreasing cost.
+    """
+    if workers <= 1 or not buckets:
+        return list(buckets)
+    target = sum(_cost(b) for b in buckets) / (2 * workers)
+    pieces: list[list[Bucket]] = []
+    for b in buckets:
+        k = max(1, min(len(b.runs), math.ceil(_cost(b) / target - 1e-9)))
+        size = math.ceil(len(b.runs) / k)
+        pieces.append([Bucket(b.depth, b.width, b.runs[i : i + size], size) for i in range(0, len(b.runs), size)])
+    firsts = sorted((p[0] for p in pieces), key=_cost, reverse=True)
+    rest = sorted((b for p in pieces for b in p[1:]), key=_cost, reverse=True)
+    return firsts + rest
+
+
+def _run_parallel(buckets, workers, stop_requested, record, run_one, warmups) -> None:
+    """Runs ``run_one(bucket)`` for every bucket on ``workers`` threads and
+    calls ``record(bucket, rows, compile_s, run_s)`` in this thread as each
+    one finishes. JAX releases the GIL while XLA compiles and runs, so the
+    programs use the cores together. ``warmups`` (drawing the initial
+    parameters) start at once on their own thread, overlapping the first
+    compilations.
+
+    Once ``stop_requested()`` turns true no new bucket starts; the ones in
+    flight finish and are recorded, then ``KeyboardInterrupt`` is raised.
+    The threads are daemons: a second Ctrl-C (a ``KeyboardInterrupt`` here)
+    leaves at once without waiting for them.
+    """
+    import queue
+
+    todo: queue.Queue = queue.Queue()
+    for b in buckets:
+        todo.put(b)
+    results: queue.Queue = queue.Queue()
+    halt = threading.Event()
+
+    def worker():
+        while not halt.is_set():
+            try:
+                b = todo.get_nowait()
+            except queue.Empty:
+                return
+            try:
+                results.put((b, run_one(b), None))
+            except BaseException as e:  # handed to the main thread
+                results.put((b, None, e))
+                return
+
+    helpers = [threading.Thread(target=fn, daemon=True, name="approx-init") for fn in warmups]
+    threads = [threading.Thread(target=worker, daemon=True, name=f"approx-worker-{i}") for i in range(workers)]
+    for t in helpers + threads:
+        t.start()
+    pending, error = len(buckets), None
+    try:
+        while pending:
+            if stop_requested():
+                halt.set()
+            try:
+                b, out, exc = results.get(timeout=0.1)
+            except queue.Empty:
+                if not any(t.is_alive() for t in threads) and results.empty():
+                    break  # halted: what was in flight is recorded
+                continue
+            pending -= 1
+            if exc is not None:
+                halt.set()
+                error = error or exc
+                continue
+            record(b, *out)
+    except KeyboardInterrupt:
+        halt.set()  # a second Ctrl-C: leave the threads to finish on their own
+        raise
+    halt.set()
+    for t in helpers + threads:
+        t.join()
+    if error is not None:
+        raise error
+    if pending:
+        raise KeyboardInterrupt
 
 
 def make_mesh() -> Mesh | None:
@@ -362,6 +542,7 @@ def run_sweep(
     lang: str = "en",
     target: Target | Callable | None = None,
     should_stop: Callable[[], bool] | None = None,
+    workers: int | None = None,
 ) -> SweepOutcome:
     """Runs (or resumes) a sweep into ``out_dir``; see the module docstring.
 
@@ -369,7 +550,9 @@ def run_sweep(
     (the API's way to pass a custom function). Errors in the config or the
     output directory are raised before anything is compiled. When
     ``should_stop()`` turns true, the sweep stops after the bucket in flight
-    (its rows written) and raises ``KeyboardInterrupt``.
+    (its rows written) and raises ``KeyboardInterrupt``. ``workers`` groups
+    run at a time (default :func:`default_workers`); the numbers do not
+    depend on it.
     """
     report = progress or (lambda msg: None)
     t_start = time.perf_counter()
@@ -394,33 +577,57 @@ def run_sweep(
     skipped = config.seeds * len(config.widths) * len(config.depths) - len(runs)
     if skipped:
         report(f"resuming: {skipped} runs already recorded, {len(runs)} to go")
-    report(f"{len(runs)} runs in {len(buckets)} compiled group(s) on {jax.device_count()} {jax.default_backend()} device(s)")
+    n_dev = 1 if mesh is None else mesh.devices.size
+    workers = default_workers() if workers is None else max(1, int(workers))
+    if mesh is not None:
+        workers = 1  # the devices already share each program
+    buckets = split_buckets(buckets, workers)
+    report(
+        f"{len(runs)} runs in {len(buckets)} group(s) on {jax.device_count()} {jax.default_backend()} device(s)"
+        + (f", {workers} at a time" if workers > 1 and len(buckets) > 1 else "")
+    )
     compile_s = run_s = 0.0
     bucket_log = []
+    inits = {}
+    for depth in config.depths:
+        mine = [b for b in buckets if b.depth == depth]
+        if mine:
+            members = [m for b in mine for m in _pad_members(list(b.runs), n_dev)]
+            inits[depth] = initial_params(config, depth, max(b.width for b in mine), list(dict.fromkeys(members)))
+    compiled = _Compiled()
+    done_count = 0
+
+    def record(bucket, rows, c, r):
+        nonlocal compile_s, run_s, done_count
+        store.append(rows)
+        compile_s += c
+        run_s += r
+        done_count += 1
+        widths = sorted({run.width for run in bucket.runs})
+        bucket_log.append(
+            {"depth": bucket.depth, "padded_width": bucket.width, "widths": widths, "runs": len(bucket.runs),
+             "compile_s": round(c, 3), "run_s": round(r, 3)}
+        )  # fmt: skip
+        report(
+            f"[{done_count}/{len(buckets)}] depth {bucket.depth}, widths {','.join(map(str, widths))}: "
+            f"{len(bucket.runs)} runs, compile {c:.1f} s, train {r:.1f} s"
+        )
+
+    def stop_requested():
+        return should_stop is not None and should_stop()
+
     try:
-        t_init = time.perf_counter()
-        inits = {}
-        for depth in config.depths:
-            mine = [b for b in buckets if b.depth == depth]
-            if mine:
-                members = [m for b in mine for m in _pad_members(list(b.runs), 1 if mesh is None else mesh.devices.size)]
-                inits[depth] = initial_params(
-                    config, depth, max(b.width for b in mine), list(dict.fromkeys(members)), data
-                )
-        compile_s += time.perf_counter() - t_init
-        for i, bucket in enumerate(buckets, 1):
-            if should_stop is not None and should_stop():
-                raise KeyboardInterrupt
-            rows, c, r = run_bucket(config, bucket, data, tgt, mesh, inits.get(bucket.depth))
-            store.append(rows)
-            compile_s += c
-            run_s += r
-            widths = sorted({run.width for run in bucket.runs})
-            bucket_log.append({"depth": bucket.depth, "padded_width": bucket.width, "widths": widths, "runs": len(bucket.runs), "compile_s": round(c, 3), "run_s": round(r, 3)})
-            report(
-                f"[{i}/{len(buckets)}] depth {bucket.depth}, widths {','.join(map(str, widths))}: "
-                f"{len(bucket.runs)} runs, compile {c:.1f} s, train {r:.1f} s"
-            )
+        if workers == 1 or len(buckets) == 1:
+            for bucket in buckets:
+                if stop_requested():
+                    raise KeyboardInterrupt
+                record(bucket, *run_bucket(config, bucket, data, tgt, mesh, inits.get(bucket.depth), compiled=compiled))
+        else:
+            _run_parallel(
+                buckets, workers, stop_requested, record,
+                lambda b: run_bucket(config, b, data, tgt, mesh, inits.get(b.depth), compiled=compiled),
+                [init.get for init in inits.values() if init is not None],
+            )  # fmt: skip
     except KeyboardInterrupt:
         store.update_manifest(interrupted=True, buckets=bucket_log)
         raise

@@ -1,4 +1,5 @@
-"""The ensemble axis sharded over devices: same numbers whatever the device count.
+"""The ensemble axis sharded over devices, groups of runs trained at the same
+time: same numbers whatever the device count or the schedule.
 
 In float64, so that rounding differences (a sharded ensemble is vectorised
 differently), which a small network trained by Adam amplifies, stay far below
@@ -15,14 +16,14 @@ import pytest
 from approx.results import read_rows
 
 
-def _sweep(out, devices: int):
+def _sweep(out, devices: int, *extra: str):
     env = os.environ | {
         "XLA_FLAGS": f"--xla_force_host_platform_device_count={devices}",
         "JAX_PLATFORMS": "cpu",
         "APPROX_NO_CACHE": "1",
     }
     argv = [sys.executable, "-m", "approx", "sweep", "--widths", "2,5,16", "--seeds", "3", "--steps", "100",
-            "--train-points", "128", "--test-points", "256", "--no-figure", "--x64", "--out", str(out)]  # fmt: skip
+            "--train-points", "128", "--test-points", "256", "--no-figure", "--x64", "--out", str(out), *extra]  # fmt: skip
     proc = subprocess.run(argv, capture_output=True, text=True, env=env, timeout=300)
     assert proc.returncode == 0, proc.stderr
     return read_rows(out / "results.csv"), json.loads((out / "manifest.json").read_text())
@@ -39,4 +40,18 @@ def test_results_agree_across_device_counts(tmp_path, devices):
     for column in ("train_loss", "test_mse", "test_sup"):
         a = np.array([float(r[column]) for r in one])
         b = np.array([float(r[column]) for r in many])
+        np.testing.assert_allclose(a, b, rtol=1e-6, atol=1e-12, err_msg=column)
+
+
+def test_results_agree_whatever_the_schedule(tmp_path):
+    # One worker trains each bucket whole; three cut the bucket into pieces
+    # (ensembles of one: other compiled programs) trained at the same time.
+    one, _ = _sweep(tmp_path / "one", 1, "--workers", "1")
+    three, _ = _sweep(tmp_path / "three", 1, "--workers", "3")
+    key = lambda r: (int(r["width"]), int(r["seed"]))  # noqa: E731
+    one, three = sorted(one, key=key), sorted(three, key=key)
+    assert [key(r) for r in one] == [key(r) for r in three]
+    for column in ("train_loss", "test_mse", "test_sup", "test_l1"):
+        a = np.array([float(r[column]) for r in one])
+        b = np.array([float(r[column]) for r in three])
         np.testing.assert_allclose(a, b, rtol=1e-6, atol=1e-12, err_msg=column)
