@@ -248,7 +248,10 @@ def _cmd_sweep(args, data: dict | None = None, where: str | None = None) -> int:
     print(f"results: {out / 'results.csv'}")
     for path in outcome.figures:
         print(f"figure: {path}")
-    print(f"time: {outcome.wall_seconds:.1f} s (compile {outcome.compile_seconds:.1f} s, train+measure {outcome.run_seconds:.1f} s)")
+    spent = f"compile {outcome.compile_seconds:.1f} s, train+measure {outcome.run_seconds:.1f} s"
+    if outcome.workers > 1:
+        spent += f", summed over {outcome.workers} groups trained at a time"
+    print(f"time: {outcome.wall_seconds:.1f} s ({spent})")
     return 0
 
 

@@ -201,6 +201,9 @@ class MLP(nnx.Module):
       active_widths: the true widths when ``hidden`` is padded; only used by
         the ``spread`` scheme, whose slopes depend on the width.
       slope_scale: slope of the spread initialisation at ``n = 1``.
+      readout: ``"lecun"`` (LeCun normal output kernel) or ``"zeros"`` (for a
+        readout that a least-squares fit replaces before training: drawing it
+        would only cost compile time, a few tenths of a second on CPU).
       key: a ``jax.random`` key (keyword only).
 
     Call with ``x`` of shape ``(batch, in_dim)``; returns ``(batch, out_dim)``.
@@ -218,11 +221,14 @@ class MLP(nnx.Module):
         init: str = "spread",
         active_widths: Sequence | None = None,
         slope_scale: float = 4.0,
+        readout: str = "lecun",
         key: jax.Array,
         dtype=jnp.float32,
     ):
         if init not in INIT_SCHEMES:
             raise ValueError(f"unknown init {init!r}; valid: {', '.join(INIT_SCHEMES)}")
+        if readout not in ("lecun", "zeros"):
+            raise ValueError(f"unknown readout {readout!r}; valid: lecun, zeros")
         hidden = tuple(int(h) for h in hidden)
         if any(h < 1 for h in hidden):
             raise ValueError(f"hidden widths must be >= 1, got {hidden}")
@@ -236,6 +242,8 @@ class MLP(nnx.Module):
             layer_key = jax.random.fold_in(key, i)
             if init == "spread" and i == 0 and hidden:
                 kernel, bias = _spread_first_layer(layer_key, fan_in, fan_out, actives[0], dtype, slope_scale)
+            elif readout == "zeros" and i == len(sizes) - 2:
+                kernel, bias = jnp.zeros((fan_in, fan_out), dtype), jnp.zeros((fan_out,), dtype)
             else:
                 active_in = fan_in if i == 0 else actives[i - 1]
                 kernel = _lecun_normal(layer_key, fan_in, fan_out, dtype, active_in)

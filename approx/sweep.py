@@ -142,9 +142,11 @@ class SweepOutcome:
     slope: object = None
     diverged: int = 0
     skipped: int = 0
-    compile_seconds: float = 0.0
-    run_seconds: float = 0.0
+    compile_seconds: float = 0.0  # summed over the groups (and the workers)
+    run_seconds: float = 0.0  # training and measuring, summed likewise
     wall_seconds: float = 0.0
+    train_wall_seconds: float = 0.0  # from the first group's start to the last one's end
+    workers: int = 1
 
 
 def environment() -> dict:
@@ -168,6 +170,7 @@ def _build_model(config: SweepConfig, depth: int, width: int, key, active: int |
         init=config.init,
         active_widths=None if active is None else [active] * depth,
         slope_scale=config.slope_scale,
+        readout="zeros" if config.output_init == "lstsq" else "lecun",
         key=key,
         dtype=jnp.float64 if config.x64 else jnp.float32,
     )
@@ -616,6 +619,7 @@ def run_sweep(
     def stop_requested():
         return should_stop is not None and should_stop()
 
+    t_groups = time.perf_counter()
     try:
         if workers == 1 or len(buckets) == 1:
             for bucket in buckets:
@@ -631,6 +635,7 @@ def run_sweep(
     except KeyboardInterrupt:
         store.update_manifest(interrupted=True, buckets=bucket_log)
         raise
+    train_wall = time.perf_counter() - t_groups
     all_rows = store.rows()
     outcome = SweepOutcome(
         out_dir=Path(out_dir),
@@ -640,6 +645,8 @@ def run_sweep(
         skipped=skipped,
         compile_seconds=compile_s,
         run_seconds=run_s,
+        train_wall_seconds=train_wall,
+        workers=workers,
     )
     try:
         fit = [s for s in outcome.summary if s["width"] >= 2]
@@ -654,6 +661,8 @@ def run_sweep(
     store.finish(
         compile_seconds=round(compile_s, 3),
         run_seconds=round(run_s, 3),
+        train_wall_seconds=round(train_wall, 3),
+        workers=workers,
         buckets=bucket_log,
         mse_slope=None if outcome.slope is None else {"slope": outcome.slope.slope, "ci": [outcome.slope.ci_low, outcome.slope.ci_high]},
         diverged=outcome.diverged,

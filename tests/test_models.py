@@ -83,3 +83,16 @@ def test_padded_units_are_identical_and_masked_units_silent():
     grads = jax.grad(loss)(state)
     assert float(jnp.abs(grads["layers"][0]["kernel"][...][:, 5:]).max()) == 0.0
     assert float(jnp.abs(grads["layers"][1]["kernel"][...][5:]).max()) == 0.0
+
+
+def test_zero_readout_leaves_the_hidden_layers_alone():
+    key = jax.random.key(3)
+    drawn = MLP(2, [16, 8], key=key)
+    zeroed = MLP(2, [16, 8], key=key, readout="zeros")
+    for a, b in zip(drawn.layers[:-1], zeroed.layers[:-1]):
+        np.testing.assert_array_equal(a.kernel[...], b.kernel[...])
+        np.testing.assert_array_equal(a.bias[...], b.bias[...])
+    assert not np.any(zeroed.layers[-1].kernel[...]) and not np.any(zeroed.layers[-1].bias[...])
+    assert np.any(drawn.layers[-1].kernel[...])
+    with pytest.raises(ValueError, match="readout"):
+        MLP(2, [4], key=key, readout="ones")
