@@ -32,6 +32,7 @@ from flax import nnx
 
 __all__ = [
     "ACTIVATIONS",
+    "INIT_COMPILER_OPTIONS",
     "INIT_SCHEMES",
     "MLP",
     "Affine",
@@ -41,6 +42,13 @@ __all__ = [
     "cosine_squasher",
     "sigmoid",
 ]
+
+
+# Compiler options for programs that only draw initial parameters: they run
+# once, in milliseconds, but their random number generation takes long to
+# optimise. Without LLVM's optimisations the sweep's initialisation compiles
+# in 0.26 s instead of 0.81 s and runs in 2 ms instead of 1 ms.
+INIT_COMPILER_OPTIONS = {"xla_backend_optimization_level": 0}
 
 
 def sigmoid(z):

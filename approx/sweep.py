@@ -35,7 +35,7 @@ from jax.sharding import Mesh, NamedSharding, PartitionSpec
 from approx.analysis import fit_slope, summarize
 from approx.config import RESULT_NEUTRAL_KEYS, SweepConfig
 from approx.measure import held_out_points, make_measure_fn, sup_method, sup_points
-from approx.models import MLP, count_params
+from approx.models import INIT_COMPILER_OPTIONS, MLP, count_params
 from approx.results import SWEEP_COLUMNS, RunDirectory
 from approx.targets import Target, resolve_target, sample_uniform
 from approx.train import TrainConfig, make_run_fn, mean_squared_error
@@ -178,14 +178,26 @@ def _build_model(config: SweepConfig, depth: int, width: int, key, active: int |
 
 @functools.lru_cache(maxsize=64)
 def _init_fn(config: SweepConfig, depth: int, width: int):
-    """Jitted ``(seeds, actives) -> (params, train_keys)`` for an ensemble."""
+    """``(seeds, actives) -> (params, train_keys)`` for an ensemble, compiled
+    once per shape with :data:`~approx.models.INIT_COMPILER_OPTIONS`."""
 
     def one(seed, active):
         key = jax.random.fold_in(jax.random.fold_in(jax.random.key(seed), depth), active)
         params = nnx.state(_build_model(config, depth, width, key, active))
         return params, jax.random.fold_in(key, 1)
 
-    return jax.jit(jax.vmap(one))
+    jitted = jax.jit(jax.vmap(one))
+
+    @functools.lru_cache(maxsize=16)
+    def compiled(n: int):
+        spec = jax.ShapeDtypeStruct((n,), jnp.int32)
+        return jitted.lower(spec, spec).compile(compiler_options=INIT_COMPILER_OPTIONS)
+
+    def init(seeds, actives):
+        return compiled(len(seeds))(jnp.asarray(seeds, jnp.int32), jnp.asarray(actives, jnp.int32))
+
+    init.eval_shape = lambda seeds, actives: jax.eval_shape(jitted, seeds, actives)
+    return init
 
 
 def _graphdef(config: SweepConfig, depth: int, width: int):
@@ -237,7 +249,7 @@ class InitialParams:
         self._seeds = np.asarray([r.seed for r in runs], np.int32)
         self._actives = np.asarray([r.width for r in runs], np.int32)
         self._fn = _init_fn(config, depth, width)
-        self.shapes = jax.eval_shape(self._fn, self._seeds, self._actives)
+        self.shapes = self._fn.eval_shape(self._seeds, self._actives)
         self._lock = threading.Lock()
         self._value = None
 
