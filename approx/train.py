@@ -229,6 +229,14 @@ def _all_finite(tree) -> jax.Array:
     return jnp.all(jnp.stack([jnp.all(jnp.isfinite(leaf)) for leaf in jax.tree.leaves(tree)]))
 
 
+def _sum_finite(tree) -> jax.Array:
+    """Whether the sum of all elements of ``tree`` is finite: false whenever
+    an element is NaN or infinite (and, conservatively, when the sum of huge
+    finite values overflows). One reduction per leaf, against three for an
+    elementwise ``isfinite`` followed by ``all`` on XLA:CPU."""
+    return jnp.isfinite(sum(jnp.sum(leaf) for leaf in jax.tree.leaves(tree)))
+
+
 def _make_step(objective: Callable, optimizer: optax.GradientTransformation, is_lbfgs: bool):
     """One guarded optimiser step: ``(state, *data) -> (state, loss)``."""
 
@@ -243,14 +251,17 @@ def _make_step(objective: Callable, optimizer: optax.GradientTransformation, is_
             loss, grads = jax.value_and_grad(value_fn)(state.params)
             updates, opt_state = optimizer.update(grads, state.opt_state, state.params)
         params = optax.apply_updates(state.params, updates)
-        ok = jnp.isfinite(loss) & _all_finite(grads) & _all_finite(params) & ~state.diverged
-        keep = lambda new, old: jax.tree.map(lambda a, b: jnp.where(ok, a, b), new, old)  # noqa: E731
+        finite = jnp.isfinite(loss) & _sum_finite(grads)
+        ok = finite & _sum_finite(params) & ~state.diverged
         new_state = TrainState(
-            params=keep(params, state.params),
-            opt_state=keep(opt_state, state.opt_state),
+            params=jax.tree.map(lambda a, b: jnp.where(ok, a, b), params, state.params),
+            # A member whose step failed is frozen from then on (ok needs
+            # ~diverged), so its optimiser state needs no guarding: one
+            # select per optimiser leaf less in every step of the loop.
+            opt_state=opt_state,
             step=state.step + 1,
             last_loss=jnp.where(ok, loss, state.last_loss),
-            diverged=state.diverged | ~(jnp.isfinite(loss) & _all_finite(grads)),
+            diverged=state.diverged | ~finite,
         )
         return new_state, loss
 
