@@ -133,7 +133,7 @@ def _add_sweep_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--distributed", action="store_true", help="multi-host: call jax.distributed.initialize() first")
     p.add_argument(
         "--workers", type=_positive_int("--workers"),
-        help="groups of runs trained at a time (default: one per CPU core on a CPU, one on an accelerator)",
+        help="groups of runs trained at a time on threads (default 1: XLA already spreads a program over the cores)",
     )  # fmt: skip
 
 
@@ -235,7 +235,7 @@ def _cmd_sweep(args, data: dict | None = None, where: str | None = None) -> int:
         with StopRequest() as stop:
             outcome = run_sweep(
                 config, out, resume=args.resume, progress=_progress(banner), figures=not args.no_figure, lang=lang,
-                should_stop=stop, workers=getattr(args, "workers", None),
+                should_stop=stop, workers=getattr(args, "workers", None) or 1,
             )
     except KeyboardInterrupt:
         _interrupted(out, "sweep")
