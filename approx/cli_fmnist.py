@@ -103,7 +103,7 @@ def _cmd_fmnist(args, data: dict | None = None, where: str | None = None) -> int
         print(f"figure: {path}")
     print(
         f"time: {outcome.wall_seconds:.1f} s (compile {outcome.compile_seconds:.1f} s, "
-        f"train+evaluate {outcome.run_seconds:.1f} s)"
+        f"train {outcome.run_seconds:.1f} s, evaluate {outcome.eval_seconds:.1f} s)"
     )
     return 0
 

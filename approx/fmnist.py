@@ -7,9 +7,12 @@ compiled program; its seeds are an ensemble trained together under ``vmap``.
 
 Training is :func:`approx.train.make_epoch_fn`, the loop the core and the
 Keras-style front use: one ``lax.scan`` over the shuffled minibatches of an
-epoch. Here one ``jit`` wraps an epoch *and* its evaluation (cross-entropy and
-accuracy on the test set and a training subset, in chunks to bound memory), so
-an epoch is one dispatch and one host read. The data are put on the device once.
+epoch, one compiled step for every batch, the divergence check once per
+epoch. Evaluation (cross-entropy and accuracy on the test set and a training
+subset, in chunks to bound memory) is a second program, so that the training
+time of an epoch is measured on its own and compares with other frameworks'
+training loops; both are compiled before the first epoch, and an epoch is two
+dispatches and one host read. The data are put on the device once.
 
 The model is ``784 -> width (x depth) -> 10`` with softmax outputs, trained on
 the categorical cross-entropy computed from the logits
@@ -55,10 +58,10 @@ from flax import nnx
 
 from approx.config import FMNISTConfig
 from approx.data.fashion_mnist import FashionMNIST, load_fashion_mnist
-from approx.models import MLP, count_params
+from approx.models import INIT_COMPILER_OPTIONS, MLP, count_params
 from approx.results import FMNIST_COLUMNS, RunDirectory, append_rows, atomic_write, encode_rows, read_rows
 from approx.sweep import environment, make_mesh
-from approx.train import init_train_state, make_apply, make_epoch_fn, make_optimizer
+from approx.train import ensemble_vmap, epoch_batches, init_train_state, make_apply, make_epoch_fn, make_optimizer
 
 __all__ = [
     "COLUMNS",
@@ -87,7 +90,11 @@ COLUMNS = FMNIST_COLUMNS + (
 )  # fmt: skip
 HISTORY_COLUMNS = (
     "depth", "width", "seed", "epoch", "train_loss", "train_accuracy", "test_loss", "test_accuracy", "seconds",
+    "eval_seconds",
 )  # fmt: skip
+# ``seconds`` is an epoch's training time and ``eval_seconds`` its evaluation
+# time, per seed (an ensemble's time divided by its seeds). ``eval_seconds``
+# came later: rows of older runs read back with it empty.
 # Keys that do not change any number: resuming with another value is allowed.
 NEUTRAL_KEYS = frozenset({"data_dir"})
 # Examples per evaluation chunk: bounds the activations held at once to
@@ -225,14 +232,12 @@ def cross_entropy(labels: jax.Array, logits: jax.Array, label_smoothing: float =
 
 
 class Metrics(NamedTuple):
-    """Per ensemble member after an epoch (each ``(E,)``, predictions ``(E, m)``)."""
+    """Per ensemble member after an epoch's evaluation (each ``(E,)``, predictions ``(E, m)``)."""
 
-    batch_loss: jax.Array  # mean training loss over the epoch's batches (with smoothing, if any)
     train_loss: jax.Array  # cross-entropy on the training evaluation subset
     train_correct: jax.Array  # int32 counts
     test_loss: jax.Array
     test_correct: jax.Array
-    diverged: jax.Array
     predictions: jax.Array  # (E, all evaluated examples): training subset, then test
 
 
@@ -241,14 +246,19 @@ class Program(NamedTuple):
 
     ``init(seeds) -> (states, keys)``: vmapped :class:`~approx.train.TrainState`
     and shuffling keys for ``seeds`` ``(E,)`` int32.
-    ``epoch(states, keys, epoch, data) -> (states, Metrics)``: one epoch of
-    training and its evaluation, one jit (``epoch`` an int32 scalar array).
-    A benchmark times ``epoch.lower(...).compile()`` apart from the calls.
+    ``train(states, keys, epoch, data) -> (states, batch_loss)``: one epoch of
+    training (``epoch`` an int32 scalar array; ``batch_loss`` ``(E,)`` the
+    mean of the epoch's finite batch losses).
+    ``evaluate(params, data) -> Metrics``: the training subset and the test set.
+    Training and evaluation are separate programs so that each is timed on
+    its own; both are compiled ahead of the first epoch
+    (``train.lower(...).compile()``).
     """
 
     graphdef: object
     init: Callable
-    epoch: Callable
+    train: Callable
+    evaluate: Callable
     n_batches: int
 
 
@@ -291,12 +301,12 @@ def _program(
 ) -> Program:
     dtype = jnp.float64 if x64 else jnp.float32
     graphdef = nnx.graphdef(nnx.eval_shape(lambda: _model(IN_DIM, depth, width, activation, jax.random.key(0), dtype)))
-    n_batches = max(1, -(-n_train // batch_size))
+    n_batches, _ = epoch_batches(n_train, batch_size)
     opt = make_optimizer(optimizer, lr, total_steps=epochs * n_batches, schedule=schedule, weight_decay=weight_decay)
     loss_fn = functools.partial(cross_entropy, label_smoothing=label_smoothing)
     run_epoch = make_epoch_fn(graphdef, opt, loss_fn, batch_size, n_train)
     apply = make_apply(graphdef)
-    evaluate = jax.vmap(functools.partial(_evaluate_one, apply), in_axes=(0, None, None, None))
+    evaluate_one = functools.partial(_evaluate_one, apply)
 
     def init_one(seed):
         key = jax.random.fold_in(jax.random.fold_in(jax.random.key(seed), depth), width)
@@ -304,17 +314,19 @@ def _program(
         params = nnx.state(_model(IN_DIM, depth, width, activation, model_key, dtype))
         return init_train_state(params, opt), shuffle_key
 
-    def epoch(states, keys, index, data: DeviceData):
+    def train(states, keys, index, data: DeviceData):
         epoch_keys = jax.vmap(jax.random.fold_in, in_axes=(0, None))(keys, index)
         states, batch_losses = run_epoch(states, data.x_train, data.y_train, epoch_keys)
-        loss, correct, preds = evaluate(states.params, data.x_eval, data.y_eval, data.w_eval)
         finite = jnp.where(jnp.isfinite(batch_losses), batch_losses, jnp.nan)
-        metrics = Metrics(
-            jnp.nanmean(finite, axis=1), loss[:, 0], correct[:, 0], loss[:, 1], correct[:, 1], states.diverged, preds
-        )
-        return states, metrics
+        return states, jnp.nanmean(finite, axis=1)
 
-    return Program(graphdef, jax.jit(jax.vmap(init_one)), jax.jit(epoch), n_batches)
+    def evaluate(params, data: DeviceData):
+        loss, correct, preds = ensemble_vmap(evaluate_one, (0, None, None, None))(
+            params, data.x_eval, data.y_eval, data.w_eval
+        )
+        return Metrics(loss[:, 0], correct[:, 0], loss[:, 1], correct[:, 1], preds)
+
+    return Program(graphdef, jax.jit(jax.vmap(init_one)), jax.jit(train), jax.jit(evaluate), n_batches)
 
 
 def make_program(config: FMNISTConfig, depth: int, width: int, n_train: int) -> Program:
@@ -343,8 +355,12 @@ def make_program(config: FMNISTConfig, depth: int, width: int, n_train: int) -> 
 class RunResult:
     """One ``(depth, width)`` trained for every seed in ``seeds``.
 
-    ``history`` maps each :class:`Metrics` field but predictions to an
-    ``(epochs, E)`` array; ``predictions`` is ``(E, n_test)`` at the end.
+    ``history`` maps ``batch_loss``, ``train_loss``, ``train_accuracy``,
+    ``test_loss`` and ``test_accuracy`` to ``(epochs, E)`` arrays;
+    ``predictions`` is ``(E, n_test)`` at the end. ``compile_seconds`` is the
+    initialisation plus the ahead-of-time compilation of both programs
+    (``compile_parts`` splits it); ``epoch_seconds`` and ``eval_seconds`` are
+    the training and the evaluation time of each epoch, for all seeds.
     """
 
     depth: int
@@ -356,6 +372,8 @@ class RunResult:
     diverged: np.ndarray
     compile_seconds: float
     epoch_seconds: list[float]
+    eval_seconds: list[float] = field(default_factory=list)
+    compile_parts: dict[str, float] = field(default_factory=dict)
 
 
 def train_fmnist(
@@ -372,8 +390,11 @@ def train_fmnist(
     seed at once, and evaluates after each epoch.
 
     ``on_epoch(epoch, metrics, seconds)`` is called with the host copies of
-    the epoch's ``(E,)`` metrics. Compilation (ahead of time, before the first
-    epoch) is timed apart from the epochs.
+    the epoch's ``(E,)`` metrics and its training plus evaluation seconds.
+    Compilation (ahead of time, before the first epoch) is timed apart from
+    the epochs, and each epoch's training apart from its evaluation: the
+    host waits for the trained parameters (no copy) before it starts the
+    evaluation, whose results are the epoch's one host read.
     """
     seeds = tuple(range(config.seeds)) if seeds is None else tuple(int(s) for s in seeds)
     if not seeds:
@@ -383,37 +404,54 @@ def train_fmnist(
         members += [members[-1]] * ((-len(members)) % mesh.devices.size)
     program = make_program(config, depth, width, data.n_train)
     t0 = time.perf_counter()
-    states, keys = program.init(jnp.asarray(members, jnp.int32))
+    seed_array = jnp.asarray(members, jnp.int32)
+    # Unoptimised code for the one-off initialisation (0.35 s to compile
+    # instead of 0.53 s for 784-256-10; it rounds differently: about 4 % of
+    # the initial weights differ from an optimised build's in the last bit).
+    states, keys = program.init.lower(seed_array).compile(compiler_options=INIT_COMPILER_OPTIONS)(seed_array)
     if mesh is not None:
         sharding = jax.sharding.NamedSharding(mesh, jax.sharding.PartitionSpec("ensemble"))
         states, keys = jax.device_put((states, keys), sharding)
-    index = jnp.zeros((), jnp.int32)
-    compiled = program.epoch.lower(states, keys, index, data.device).compile()
     jax.block_until_ready(states)
-    compile_s = time.perf_counter() - t0
+    t1 = time.perf_counter()
+    index = jnp.zeros((), jnp.int32)
+    train = program.train.lower(states, keys, index, data.device).compile()
+    t2 = time.perf_counter()
+    evaluate = program.evaluate.lower(states.params, data.device).compile()
+    t3 = time.perf_counter()
+    parts = {"init": t1 - t0, "train": t2 - t1, "evaluate": t3 - t2}
 
     n = len(seeds)
-    fields = ("batch_loss", "train_loss", "train_correct", "test_loss", "test_correct", "diverged")
     names = ("batch_loss", "train_loss", "train_accuracy", "test_loss", "test_accuracy")
     history = {k: np.zeros((config.epochs, n)) for k in names}
-    seconds = []
+    train_s, eval_s = [], []
     metrics = None
     for e in range(config.epochs):
         t = time.perf_counter()
-        states, metrics = compiled(states, keys, jnp.asarray(e, jnp.int32), data.device)
-        host = jax.device_get({k: getattr(metrics, k) for k in fields})  # the epoch's one host read
-        seconds.append(time.perf_counter() - t)
-        host = {k: np.asarray(v)[:n] for k, v in host.items()}
-        host["train_accuracy"] = host.pop("train_correct") / data.n_train_eval
-        host["test_accuracy"] = host.pop("test_correct") / data.n_test
+        states, batch_loss = train(states, keys, jnp.asarray(e, jnp.int32), data.device)
+        jax.block_until_ready(states)
+        t_mid = time.perf_counter()
+        metrics = evaluate(states.params, data.device)
+        fields = (metrics.train_loss, metrics.train_correct, metrics.test_loss, metrics.test_correct)
+        host = jax.device_get((batch_loss, states.diverged, *fields))  # the epoch's one host read
+        train_s.append(t_mid - t)
+        eval_s.append(time.perf_counter() - t_mid)
+        batch, diverged, train_loss, train_correct, test_loss, test_correct = (np.asarray(v)[:n] for v in host)
+        values = {
+            "batch_loss": batch,
+            "train_loss": train_loss,
+            "train_accuracy": train_correct / data.n_train_eval,
+            "test_loss": test_loss,
+            "test_accuracy": test_correct / data.n_test,
+        }
         for k in names:
-            history[k][e] = host[k]
+            history[k][e] = values[k]
         if on_epoch is not None:
-            on_epoch(e + 1, host, seconds[-1])
+            on_epoch(e + 1, values | {"diverged": diverged}, train_s[-1] + eval_s[-1])
     predictions = np.asarray(jax.device_get(metrics.predictions))[:n, data.test_offset : data.test_offset + data.n_test]
     diverged = np.asarray(jax.device_get(states.diverged))[:n]
     params = jax.tree.map(lambda a: a[:n], states.params)
-    return RunResult(depth, width, seeds, params, history, predictions, diverged, compile_s, seconds)
+    return RunResult(depth, width, seeds, params, history, predictions, diverged, t3 - t0, train_s, eval_s, parts)
 
 
 # -- the sweep -----------------------------------------------------------------
@@ -428,14 +466,15 @@ class FMNISTOutcome:
     skipped: int = 0
     diverged: int = 0
     compile_seconds: float = 0.0
-    run_seconds: float = 0.0
+    run_seconds: float = 0.0  # training epochs
+    eval_seconds: float = 0.0  # evaluation after each epoch
     wall_seconds: float = 0.0
 
 
 def _reset_history(path: Path, done: set[tuple[str, ...]]) -> None:
     """Keeps the header and the rows of finished runs (a run interrupted after
     its history but before its result row is trained again)."""
-    kept = [r for r in read_rows(path) if tuple(r[k] for k in KEY_COLUMNS) in done]
+    kept = [{c: "" for c in HISTORY_COLUMNS} | r for r in read_rows(path) if tuple(r[k] for k in KEY_COLUMNS) in done]
     data = (",".join(HISTORY_COLUMNS) + "\n").encode() + encode_rows(HISTORY_COLUMNS, kept)
     atomic_write(path, data)
 
@@ -460,6 +499,7 @@ def _rows(config: FMNISTConfig, result: RunResult, share: float) -> tuple[list[d
                     "test_loss": float(h["test_loss"][e, i]),
                     "test_accuracy": float(h["test_accuracy"][e, i]),
                     "seconds": round(result.epoch_seconds[e] / len(result.seeds), 6),
+                    "eval_seconds": round(result.eval_seconds[e] / len(result.seeds), 6),
                 }
             )
         best = int(np.argmax(h["test_accuracy"][:, i]))
@@ -527,7 +567,7 @@ def run_fmnist(
     skipped = config.seeds * len(config.widths) * len(config.depths) - sum(len(p[2]) for p in plan)
     if skipped:
         report(f"resuming: {skipped} runs already recorded, {sum(len(p[2]) for p in plan)} to go")
-    compile_s = run_s = 0.0
+    compile_s = run_s = eval_s = 0.0
     log = []
     try:
         for i, (depth, width, seeds) in enumerate(plan, 1):
@@ -540,7 +580,7 @@ def run_fmnist(
                 )
 
             result = train_fmnist(config, data, depth, width, seeds, mesh=mesh, on_epoch=on_epoch)
-            train_s = sum(result.epoch_seconds)
+            train_s, test_s = sum(result.epoch_seconds), sum(result.eval_seconds)
             rows, hist = _rows(config, result, train_s / len(seeds))
             for j, seed in enumerate(seeds):
                 path = predictions_path(out, depth, width, seed)
@@ -550,11 +590,16 @@ def run_fmnist(
             store.append(rows)  # the row marks the run finished: written last
             compile_s += result.compile_seconds
             run_s += train_s
+            eval_s += test_s
             log.append(
                 {"depth": depth, "width": width, "seeds": list(seeds),
-                 "compile_s": round(result.compile_seconds, 3), "run_s": round(train_s, 3)}
+                 "compile_s": round(result.compile_seconds, 3), "run_s": round(train_s, 3), "eval_s": round(test_s, 3),
+                 "compile_parts_s": {k: round(v, 3) for k, v in result.compile_parts.items()}}
             )  # fmt: skip
-            report(f"{tag}: {len(seeds)} seed(s), compile {result.compile_seconds:.1f} s, train {train_s:.1f} s")
+            report(
+                f"{tag}: {len(seeds)} seed(s), compile {result.compile_seconds:.1f} s, "
+                f"train {train_s:.1f} s, evaluate {test_s:.1f} s"
+            )
     except KeyboardInterrupt:
         store.update_manifest(interrupted=True, programs=log)
         raise
@@ -567,6 +612,7 @@ def run_fmnist(
         diverged=sum(r["diverged"] == "true" for r in all_rows),
         compile_seconds=compile_s,
         run_seconds=run_s,
+        eval_seconds=eval_s,
     )
     if figures and all_rows:
         from approx.fmnist_plots import plot_fmnist
@@ -576,6 +622,7 @@ def run_fmnist(
     store.finish(
         compile_seconds=round(compile_s, 3),
         run_seconds=round(run_s, 3),
+        eval_seconds=round(eval_s, 3),
         programs=log,
         diverged=outcome.diverged,
         interrupted=False,

@@ -19,7 +19,10 @@ and compiles once; its epochs only run.
 
 Keras semantics followed (Keras 3, ``keras.Model.fit``):
 
-* ``batch_size=None`` means 32; the last batch of an epoch is smaller.
+* ``batch_size=None`` means 32; the last batch of an epoch is smaller (it is
+  padded with zero-weight samples, so its loss and gradient are those of its
+  real samples: the loss must be a mean over samples of per-sample losses,
+  as Keras's losses are).
 * ``history['loss']`` is the mean of the epoch's batch losses weighted by batch
   size (what Keras's progress bar shows at the end of an epoch).
 * ``validation_split`` holds out the *last* fraction of the samples, before
@@ -838,8 +841,8 @@ class Sequential:
                     history.history["val_loss"].append(float(out["val_loss"]))
         if bool(state.diverged[0]):
             warnings.warn(
-                "the loss became NaN or infinite; training stopped at the last finite parameters "
-                "(try a smaller learning rate)",
+                "the loss became NaN or infinite; training stopped, and the weights are those from the start "
+                "of the epoch in which it did (try a smaller learning rate)",
                 RuntimeWarning,
                 stacklevel=2,
             )

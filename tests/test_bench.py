@@ -4,6 +4,7 @@ import json
 import math
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from approx.bench import BenchResult, format_results, run_bench, w1_flops
@@ -44,7 +45,32 @@ def test_w1_workload_through_the_cli(capsys, tmp_path):
 def test_fmnist_workload():
     (r,) = run_bench("fmnist", quick=True, report=lambda m: None)
     _sane(r)
-    assert r.extra["epoch_s"] > 0 and 0 <= r.extra["test_accuracy"] <= 1
+    e = r.extra
+    assert e["epoch_s"] > 0 and e["eval_s"] > 0 and 0 <= e["test_accuracy"] <= 1
+    assert e["epoch_s"] == r.run_s and e["epoch_s_range"][0] == e["epoch_s"] <= e["epoch_s_range"][1]
+    assert e["epoch_eval_s"] >= e["epoch_s"] + e["eval_s"] - 1e-9  # the best sum is no better than the best parts
+    assert set(e["compile_parts_s"]) == {"init", "train", "evaluate"}
+    np.testing.assert_allclose(sum(e["compile_parts_s"].values()), r.compile_s, rtol=1e-6)
+    assert len(e["epochs_s"]) == e["rounds"] and all(len(run) == e["epochs"] == 5 for run in e["epochs_s"])
+    assert e["five_epoch_total_s"] >= r.compile_s + 5 * e["epoch_eval_s"] - 1e-9
+    text = format_results([r])
+    assert "fmnist approx: training epoch" in text and "PyTorch" not in text
+
+
+@pytest.mark.skipif(not HAVE_FMNIST, reason="Fashion-MNIST files not installed (apt-get install dataset-fashion-mnist)")
+def test_fmnist_workload_against_torch():
+    pytest.importorskip("torch")
+    (r,) = run_bench("fmnist", quick=True, baseline="torch", report=lambda m: None)
+    e = r.extra
+    for key in ("torch_epoch_s", "torch_eval_s", "torch_epoch_eval_s", "torch_five_epoch_total_s"):
+        assert 0 < e[key] < 60, key
+    assert e["torch_epoch_eval_s"] >= e["torch_epoch_s"] + e["torch_eval_s"] - 1e-9
+    np.testing.assert_allclose(e["speedup"], e["torch_epoch_s"] / e["epoch_s"])
+    np.testing.assert_allclose(e["speedup_with_eval"], e["torch_epoch_eval_s"] / e["epoch_eval_s"])
+    total = e["torch_five_epoch_total_s"] / e["five_epoch_total_s"]
+    np.testing.assert_allclose(e["speedup_five_epochs_with_compile"], total)
+    assert 0.3 < e["torch_test_accuracy"] <= 1  # the baseline learns too (chance is 0.1)
+    assert "speedup over PyTorch" in format_results([r])
 
 
 def test_bad_workload_is_an_error(capsys):

@@ -125,15 +125,20 @@ def test_training_beats_chance_by_far(trained):
     # the reported accuracy is the one of the returned predictions
     acc = (result.predictions == data.y_test[None]).mean(axis=1)
     np.testing.assert_allclose(acc, h["test_accuracy"][-1], atol=1e-6)
+    # training and evaluation are timed apart, and both apart from compilation
+    assert len(result.epoch_seconds) == len(result.eval_seconds) == EPOCHS
+    assert min(result.epoch_seconds) > 0 and min(result.eval_seconds) > 0
+    assert set(result.compile_parts) == {"init", "train", "evaluate"}
+    np.testing.assert_allclose(sum(result.compile_parts.values()), result.compile_seconds, rtol=1e-6)
 
 
 @needs_data
 def test_same_seed_gives_identical_numbers_and_no_recompilation(dataset, small, trained):
     data, first = trained
     program = make_program(small, 1, WIDTH, data.n_train)
-    traces = program.epoch._cache_size()
+    traces = program.train._cache_size(), program.evaluate._cache_size()
     again = train_fmnist(small, data, 1, WIDTH, (0, 1))
-    assert program.epoch._cache_size() == traces  # nothing retraced
+    assert (program.train._cache_size(), program.evaluate._cache_size()) == traces  # nothing retraced
     assert again.compile_seconds < 0.5 * max(first.compile_seconds, 0.2)  # the compiled program is reused
     for key in first.history:
         np.testing.assert_array_equal(first.history[key], again.history[key])
@@ -178,9 +183,13 @@ def test_resume_trains_only_missing_runs_and_writes_no_duplicates(tmp_path, data
     out = tmp_path / "run"
     run_fmnist(small, out, dataset=dataset, figures=False)
     full = read_rows(out / "results.csv")
-    # Simulate a run killed after seed 1's history but before its result row.
+    # Simulate a run killed after seed 1's history but before its result row,
+    # written by a version whose history had no eval_seconds column.
     lines = (out / "results.csv").read_text().splitlines(keepends=True)
     (out / "results.csv").write_text("".join(lines[:-1]))
+    old = [",".join(line.split(",")[:-1]) + "\n" for line in (out / "history.csv").read_text().splitlines()]
+    assert old[0].strip().endswith(",seconds")
+    (out / "history.csv").write_text("".join(old))
     outcome = run_fmnist(small, out, dataset=dataset, figures=False, resume=True)
     assert outcome.skipped == 1
     rows = read_rows(out / "results.csv")
@@ -191,6 +200,8 @@ def test_resume_trains_only_missing_runs_and_writes_no_duplicates(tmp_path, data
     history = read_rows(out / "history.csv")
     keys = [(r["seed"], r["epoch"]) for r in history]
     assert len(keys) == len(set(keys)) == 2 * EPOCHS
+    assert list(history[0]) == list(HISTORY_COLUMNS)
+    assert [r["eval_seconds"] == "" for r in history] == [True] * EPOCHS + [False] * EPOCHS
     # resuming a finished run trains nothing
     again = run_fmnist(small, out, dataset=dataset, figures=False, resume=True)
     assert again.skipped == 2 and len(read_rows(out / "results.csv")) == 2

@@ -1,3 +1,5 @@
+import functools
+
 import jax
 import jax.numpy as jnp
 import numpy as np
@@ -7,7 +9,7 @@ from flax import nnx
 
 from approx.models import MLP
 from approx.targets import grid, make_target, sample_uniform
-from approx.train import TrainConfig, make_optimizer, make_run_fn, stack_masks
+from approx.train import TrainConfig, make_apply, make_optimizer, make_run_fn, stack_masks
 
 
 def _ensemble(d, width, seeds, *, init="spread", active=None, padded=None):
@@ -181,3 +183,103 @@ def test_ensemble_vmap_squeezes_only_an_ensemble_of_one():
     out, total = g(jnp.ones((2, 3)), 2.0)
     assert traced[-1] == (3,) and out.shape == (2, 3) and total.shape == (2,)
     np.testing.assert_allclose(total, [3.0, 3.0])
+
+
+# -- the epoch loop (Fashion-MNIST and the Keras-style front) ----------------------------
+def _epoch_setup(seeds, d=3, width=8, out=2):
+    graphdef = nnx.graphdef(MLP(d, [width], out, key=jax.random.key(0), init="default"))
+    params = jax.vmap(lambda k: nnx.state(MLP(d, [width], out, key=k, init="default")))(
+        jnp.stack([jax.random.key(s) for s in range(seeds)])
+    )
+    return graphdef, params
+
+
+def _mse(y_true, y_pred):
+    return jnp.mean((y_true - y_pred) ** 2)
+
+
+def _softmax_ce(y_true, logits):
+    return jnp.mean(optax.softmax_cross_entropy_with_integer_labels(logits, y_true))
+
+
+@pytest.mark.parametrize("loss", ["mse", "softmax_ce"])
+@pytest.mark.parametrize("n, batch_size", [(50, 16), (48, 16), (10, 16)])
+@pytest.mark.parametrize("seeds", [1, 2])
+@pytest.mark.parametrize("shuffle", [True, False])
+def test_epoch_matches_a_plain_loop_of_optax_steps(loss, n, batch_size, seeds, shuffle):
+    """Two epochs against a Python loop of Optax steps over the same batches,
+    the last one partial (50 = 3 x 16 + 2), whole (48) or the only one (10 < 16):
+    the zero-weight padding of the compiled loop changes nothing but rounding."""
+    from approx.train import init_train_state, make_epoch_fn
+
+    loss_fn = {"mse": _mse, "softmax_ce": _softmax_ce}[loss]
+    graphdef, params = _epoch_setup(seeds)
+    x = jax.random.normal(jax.random.key(5), (n, 3))
+    y = jax.random.normal(jax.random.key(6), (n, 2)) if loss == "mse" else jnp.arange(n) % 2
+    opt = optax.adam(optax.cosine_decay_schedule(0.05, 8))
+    epoch = make_epoch_fn(graphdef, opt, loss_fn, batch_size, n, shuffle)
+    states = jax.vmap(lambda p: init_train_state(p, opt))(params)
+    keys = jnp.stack([jax.random.key(10 + s) for s in range(seeds)])
+    got = []
+    for e in range(2):
+        states, batch_losses = epoch(states, x, y, jax.vmap(jax.random.fold_in, in_axes=(0, None))(keys, e))
+        got.append(np.asarray(batch_losses))
+    assert epoch._cache_size() == 1
+
+    apply = make_apply(graphdef)
+    for s in range(seeds):
+        p = jax.tree.map(lambda a: a[s], params)
+        opt_state = opt.init(p)
+        for e in range(2):
+            order = jax.random.permutation(jax.random.fold_in(keys[s], e), n) if shuffle else jnp.arange(n)
+            expected = []
+            for start in range(0, n, batch_size):
+                idx = order[start : start + batch_size]
+                value, grads = jax.value_and_grad(lambda q: loss_fn(y[idx], apply(q, x[idx])))(p)
+                updates, opt_state = opt.update(grads, opt_state, p)
+                p = optax.apply_updates(p, updates)
+                expected.append(float(value))
+            np.testing.assert_allclose(got[e][s], expected, rtol=1e-5)
+        for a, b in zip(jax.tree.leaves(p), jax.tree.leaves(jax.tree.map(lambda a: a[s], states.params))):
+            np.testing.assert_allclose(b, a, rtol=1e-4, atol=1e-6)
+        assert int(states.step[s]) == 2 * -(-n // batch_size) and not bool(states.diverged[s])
+
+
+def test_epoch_divergence_goes_back_to_the_epoch_start_and_freezes():
+    """A member whose loss overflows is flagged at the end of the epoch, gets
+    back its parameters and optimiser state from the start of the epoch and
+    keeps them; its neighbour in the ensemble trains on."""
+    from approx.train import init_train_state, make_epoch_fn
+
+    graphdef, params = _epoch_setup(2)
+    params = jax.tree.map(lambda a: a.at[1].multiply(1e20), params)  # member 1's outputs square to inf
+    x = jax.random.normal(jax.random.key(5), (40, 3))
+    y = jax.random.normal(jax.random.key(6), (40, 2))
+    opt = optax.adam(1e-2)
+    epoch = make_epoch_fn(graphdef, opt, _mse, 16, 40)
+    start = jax.vmap(lambda p: init_train_state(p, opt))(params)
+    keys = jnp.stack([jax.random.key(1), jax.random.key(2)])
+    states = start
+    for _ in range(2):
+        states, losses = epoch(states, x, y, keys)
+        assert np.isfinite(losses[0]).all() and not np.isfinite(losses[1]).all()
+        np.testing.assert_array_equal(states.diverged, [False, True])
+        now, then = jax.tree.leaves((states.params, states.opt_state)), jax.tree.leaves((start.params, start.opt_state))
+        for a, b in zip(now, then):
+            np.testing.assert_array_equal(a[1], b[1])  # frozen at the start
+            assert np.isfinite(a).all()
+        assert int(states.step[1]) == 0 and float(states.last_loss[1]) == np.inf
+    assert int(states.step[0]) == 2 * 3 and np.isfinite(float(states.last_loss[0]))
+    assert not np.array_equal(states.params["layers"][0]["kernel"][...][0], start.params["layers"][0]["kernel"][...][0])
+
+
+def test_per_example_mean_ignores_zero_weight_samples():
+    from approx.losses import sparse_categorical_crossentropy
+    from approx.train import per_example_mean
+
+    logits = jax.random.normal(jax.random.key(0), (6, 4))
+    labels = jnp.array([0, 1, 2, 3, 0, 1])
+    weights = jnp.array([1.0, 1.0, 1.0, 1.0, 0.0, 0.0])
+    loss = functools.partial(sparse_categorical_crossentropy, from_logits=True)
+    got = per_example_mean(loss)(labels, logits, weights)
+    np.testing.assert_allclose(got, loss(labels[:4], logits[:4]), rtol=1e-6)
