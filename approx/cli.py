@@ -62,7 +62,7 @@ def _setup_jax(args) -> None:
         try:
             cache.mkdir(parents=True, exist_ok=True)
             jax.config.update("jax_compilation_cache_dir", str(cache))
-            jax.config.update("jax_persistent_cache_min_compile_time_secs", 0.2)
+            jax.config.update("jax_persistent_cache_min_compile_time_secs", 0.05)
             jax.config.update("jax_persistent_cache_min_entry_size_bytes", 0)
         except OSError:
             pass  # no cache is no error

@@ -150,3 +150,29 @@ def test_slope_fit_on_the_sweep(tiny_sweep):
     _, outcome = tiny_sweep
     assert outcome.slope is not None and outcome.slope.slope < 0
     assert np.isfinite(outcome.slope.intercept)
+
+
+def test_members_per_call_keeps_arrays_in_cache():
+    from approx.sweep import _members_per_call
+
+    # W1's buckets fit one call; 32 seeds of width 64 on 1024 points take two.
+    assert _members_per_call(24, 32, 1024) == 24
+    assert _members_per_call(4, 256, 1024) == 4
+    assert _members_per_call(32, 64, 1024) == 16
+    assert _members_per_call(36, 64, 1024) == 12  # equal slices: one program
+    assert _members_per_call(3, 4096, 1024) == 1
+    assert _members_per_call(5, 4096, 1024, multiple=2) == 2
+
+
+def test_a_bucket_split_into_calls_gives_the_same_runs(tiny_sweep, tmp_path, monkeypatch):
+    import approx.sweep as sweep_module
+
+    # 6 members x 256 points x 16 units; a cap of 2 members per call: 3 calls.
+    monkeypatch.setattr(sweep_module, "_CPU_FLOATS_PER_CALL", 2 * 256 * 16)
+    out, _ = tiny_sweep
+    run_sweep(SweepConfig(**TINY), tmp_path, figures=False)
+    a, b = _by_run(out / "results.csv"), _by_run(tmp_path / "results.csv")
+    assert [(r["width"], r["seed"]) for r in a] == [(r["width"], r["seed"]) for r in b]
+    for ra, rb in zip(a, b):
+        # float32 and another ensemble size: rounding differs, the runs do not.
+        np.testing.assert_allclose(float(ra["test_mse"]), float(rb["test_mse"]), rtol=5e-2)
