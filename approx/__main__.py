@@ -1,5 +1,7 @@
 """``python -m approx`` is the ``approx`` command."""
 
-from approx.cli import entry
+import sys
 
-entry()
+from approx.cli import main
+
+sys.exit(main())

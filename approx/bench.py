@@ -237,7 +237,7 @@ def bench_w1(quick: bool = False, baseline: str | None = None, report: Callable[
         extra = {
             "cold_wall_s": cold,
             "warm_wall_s": warm,
-            "cold_groups_s": manifest.get("train_wall_seconds"),
+            "cold_groups_s": manifest.get("compile_seconds", math.nan) + manifest.get("run_seconds", math.nan),
             "cold_sweep_s": manifest.get("wall_seconds"),
             "median_test_mse": med,
             "buckets": manifest.get("buckets"),
@@ -392,7 +392,7 @@ def bench_scaling(quick: bool = False, out: Path | None = None, report: Callable
     import jax
 
     from approx.config import SweepConfig
-    from approx.sweep import Bucket, Run, _Compiled, make_data, make_mesh, run_bucket
+    from approx.sweep import Bucket, Run, make_data, make_mesh, run_bucket
     from approx.targets import make_target
 
     steps = 100 if quick else 1000
@@ -403,15 +403,15 @@ def bench_scaling(quick: bool = False, out: Path | None = None, report: Callable
     data = make_data(base, target)
     mesh = make_mesh()
 
-    programs = _Compiled()
+    programs: dict = {}
 
     def time_bucket(width, seeds):
         """Compile time and the best of three runs (this machine's speed
         drifts by 2x within a minute; the best run is the reproducible one)."""
         bucket = Bucket(1, width, tuple(Run(1, width, s) for s in range(seeds)))
-        _, compile_s, run_s = run_bucket(base, bucket, data, target, mesh, compiled=programs)
+        _, compile_s, run_s = run_bucket(base, bucket, data, target, mesh, programs=programs)
         for _ in range(1 if quick else 2):
-            run_s = min(run_s, run_bucket(base, bucket, data, target, mesh, compiled=programs)[2])
+            run_s = min(run_s, run_bucket(base, bucket, data, target, mesh, programs=programs)[2])
         return compile_s, run_s
 
     by_width, by_seeds = [], []

@@ -10,7 +10,6 @@ import argparse
 import os
 import signal
 import sys
-import threading
 from datetime import datetime
 from pathlib import Path
 from typing import Callable, Sequence
@@ -131,23 +130,6 @@ def _add_sweep_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--no-figure", action="store_true", help="skip the figure")
     p.add_argument("--no-cache", action="store_true", help="do not use the persistent compilation cache")
     p.add_argument("--distributed", action="store_true", help="multi-host: call jax.distributed.initialize() first")
-    p.add_argument(
-        "--workers", type=_positive_int("--workers"),
-        help="groups of runs trained at a time on threads (default 1: XLA already spreads a program over the cores)",
-    )  # fmt: skip
-
-
-def _positive_int(flag: str):
-    def parse(text: str) -> int:
-        try:
-            value = int(text)
-        except ValueError:
-            value = 0
-        if value < 1:
-            raise argparse.ArgumentTypeError(f"{flag} must be an integer >= 1, got {text!r}")
-        return value
-
-    return parse
 
 
 _SWEEP_FLAGS = {
@@ -235,7 +217,7 @@ def _cmd_sweep(args, data: dict | None = None, where: str | None = None) -> int:
         with StopRequest() as stop:
             outcome = run_sweep(
                 config, out, resume=args.resume, progress=_progress(banner), figures=not args.no_figure, lang=lang,
-                should_stop=stop, workers=getattr(args, "workers", None) or 1,
+                should_stop=stop,
             )
     except KeyboardInterrupt:
         _interrupted(out, "sweep")
@@ -248,10 +230,7 @@ def _cmd_sweep(args, data: dict | None = None, where: str | None = None) -> int:
     print(f"results: {out / 'results.csv'}")
     for path in outcome.figures:
         print(f"figure: {path}")
-    spent = f"compile {outcome.compile_seconds:.1f} s, train+measure {outcome.run_seconds:.1f} s"
-    if outcome.workers > 1:
-        spent += f", summed over {outcome.workers} groups trained at a time"
-    print(f"time: {outcome.wall_seconds:.1f} s ({spent})")
+    print(f"time: {outcome.wall_seconds:.1f} s (compile {outcome.compile_seconds:.1f} s, train+measure {outcome.run_seconds:.1f} s)")
     return 0
 
 
@@ -346,24 +325,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         return EXIT_BAD_INPUT
 
 
-def entry() -> None:
-    """The ``approx`` command: :func:`main`, then exit with its status.
-
-    After a second Ctrl-C, worker threads may still be inside XLA; the
-    process then leaves without tearing the interpreter down under them
-    (everything finished is already on disk)."""
-    code = main()
-    if threading.active_count() > 1:
-        sys.stdout.flush()
-        sys.stderr.flush()
-        os._exit(code)
-    sys.exit(code)
-
-
 def _one_line(e: Exception) -> str:
     msg = str(e) or e.__class__.__name__
     return " ".join(msg.split())
 
 
 if __name__ == "__main__":
-    entry()
+    sys.exit(main())

@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import functools
 import math
-import threading
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -39,10 +38,7 @@ from approx.results import SWEEP_COLUMNS, RunDirectory
 from approx.targets import Target, resolve_target, sample_uniform
 from approx.train import TrainConfig, make_run_fn, mean_squared_error
 
-__all__ = [
-    "Run", "Bucket", "SweepOutcome", "plan_buckets", "split_buckets", "run_sweep", "SweepData",
-    "make_data", "environment",
-]  # fmt: skip
+__all__ = ["Run", "Bucket", "SweepOutcome", "plan_buckets", "run_sweep", "SweepData", "make_data", "environment"]
 
 KEY_COLUMNS = ("depth", "width", "seed")
 
@@ -56,14 +52,11 @@ class Run:
 
 @dataclass(frozen=True)
 class Bucket:
-    """Runs compiled and trained together, padded to ``width`` units per layer
-    (and, with ``size``, to ``size`` members by repeating the last run, whose
-    copies are computed and discarded: pieces of one bucket share a program)."""
+    """Runs compiled and trained together, padded to ``width`` units per layer."""
 
     depth: int
     width: int
     runs: tuple[Run, ...]
-    size: int = 0
 
 
 # Widths up to this many units always share one program when ratio > 1: their
@@ -141,11 +134,9 @@ class SweepOutcome:
     slope: object = None
     diverged: int = 0
     skipped: int = 0
-    compile_seconds: float = 0.0  # summed over the groups (and the workers)
-    run_seconds: float = 0.0  # training and measuring, summed likewise
+    compile_seconds: float = 0.0
+    run_seconds: float = 0.0  # training and measuring
     wall_seconds: float = 0.0
-    train_wall_seconds: float = 0.0  # from the first group's start to the last one's end
-    workers: int = 1
 
 
 def environment() -> dict:
@@ -195,7 +186,6 @@ def _init_fn(config: SweepConfig, depth: int, width: int):
     def init(seeds, actives):
         return compiled(len(seeds))(jnp.asarray(seeds, jnp.int32), jnp.asarray(actives, jnp.int32))
 
-    init.eval_shape = lambda seeds, actives: jax.eval_shape(jitted, seeds, actives)
     return init
 
 
@@ -221,14 +211,14 @@ def _shard_leading(tree, mesh: Mesh | None):
     return jax.device_put(tree, sharding)
 
 
-def _pad_members(members: list[Run], multiple: int, size: int = 0) -> list[Run]:
-    """Repeats the last run so the ensemble has at least ``size`` members and
-    divides evenly over devices (the copies are computed and discarded)."""
-    members = members + [members[-1]] * max(0, size - len(members))
+def _pad_members(members: list[Run], multiple: int) -> list[Run]:
+    """Repeats the last run so the ensemble divides into equal slices (over
+    devices, or over calls); the copies are computed and discarded."""
     extra = (-len(members)) % multiple
     return members + [members[-1]] * extra
 
 
+@dataclass(frozen=True)
 class InitialParams:
     """Initial parameters of many runs of one depth at a common padded width.
 
@@ -237,28 +227,12 @@ class InitialParams:
     bucket's program slices its runs out. Unit ``j`` of a padded layer
     equals unit ``j`` of the unpadded one (see approx.models), so the slices
     are exactly the bucket's own initialisation.
-
-    The shapes are known at once (buckets compile against them); the arrays
-    are drawn on the first :meth:`get`, which other threads wait for.
     """
 
-    def __init__(self, config: SweepConfig, depth: int, width: int, runs: Sequence[Run]):
-        self.width = width
-        self.index = {(r.width, r.seed): i for i, r in enumerate(runs)}
-        self._seeds = np.asarray([r.seed for r in runs], np.int32)
-        self._actives = np.asarray([r.width for r in runs], np.int32)
-        self._fn = _init_fn(config, depth, width)
-        self.shapes = self._fn.eval_shape(self._seeds, self._actives)
-        self._lock = threading.Lock()
-        self._value = None
-
-    def get(self):
-        """``(params, keys)`` with a leading axis over the runs."""
-        with self._lock:
-            if self._value is None:
-                self._value = self._fn(self._seeds, self._actives)
-                jax.block_until_ready(self._value)
-            return self._value
+    width: int
+    index: dict
+    params: object
+    keys: jax.Array
 
 
 # Above this many floats for all runs' initial parameters, each bucket draws its own.
@@ -274,7 +248,10 @@ def initial_params(config: SweepConfig, depth: int, width: int, runs: Sequence[R
     per_run = count_params(config.dim, [width] * depth, 1)
     if not runs or per_run * len(runs) > _INIT_ALL_LIMIT:
         return None
-    return InitialParams(config, depth, width, runs)
+    seeds = np.asarray([r.seed for r in runs], np.int32)
+    actives = np.asarray([r.width for r in runs], np.int32)
+    params, keys = _init_fn(config, depth, width)(seeds, actives)
+    return InitialParams(width, {(r.width, r.seed): i for i, r in enumerate(runs)}, params, keys)
 
 
 def _structure(config: SweepConfig, depth: int, width: int):
@@ -350,46 +327,6 @@ def _rows(config: SweepConfig, runs: Sequence[Run], target: Target, data: SweepD
     return rows
 
 
-class _Compiled:
-    """Compiles each distinct program once, whichever worker asks first; the
-    others wait for it. Tracing holds a lock (it is Python work under the
-    GIL anyway, and Flax's graph bookkeeping is not meant to be shared
-    between threads); XLA's compilation and the runs proceed in parallel."""
-
-    def __init__(self):
-        self._lock = threading.Lock()
-        self._trace_lock = threading.Lock()
-        self._programs: dict = {}
-
-    def get(self, key, lower: Callable[[], object]) -> tuple[object, float]:
-        """``(compiled, seconds this call spent compiling)``."""
-        with self._lock:
-            entry = self._programs.get(key)
-            owner = entry is None
-            if owner:
-                entry = self._programs[key] = [threading.Event(), None, None]
-        if not owner:
-            entry[0].wait()
-            if entry[2] is not None:
-                raise entry[2]
-            return entry[1], 0.0
-        t0 = time.perf_counter()
-        try:
-            with self._trace_lock:
-                lowered = lower()
-            entry[1] = lowered.compile()
-        except BaseException as e:
-            entry[2] = e
-            raise
-        finally:
-            entry[0].set()
-        return entry[1], time.perf_counter() - t0
-
-
-def _abstract(tree):
-    return jax.tree.map(lambda a: jax.ShapeDtypeStruct(a.shape, a.dtype), tree)
-
-
 def run_bucket(
     config: SweepConfig,
     bucket: Bucket,
@@ -398,41 +335,42 @@ def run_bucket(
     mesh: Mesh | None = None,
     init: InitialParams | None = None,
     *,
-    compiled: _Compiled | None = None,
+    programs: dict | None = None,
 ):
     """Trains and measures one bucket. Returns ``(rows, compile_s, run_s)``.
 
     With ``init`` the bucket's initial parameters are sliced from it inside
-    the bucket's program (compiled against its shapes before they are
-    drawn); without, the bucket draws its own. ``compiled`` shares compiled
-    programs between buckets of equal shape (and between threads).
+    the bucket's program; without, the bucket draws its own. On a CPU a
+    large bucket runs as several equal calls of one program (see
+    ``_members_per_call``). ``programs`` keeps compiled programs for later
+    buckets of the same shape.
     """
-    compiled = compiled or _Compiled()
+    programs = {} if programs is None else programs
     n_dev = 1 if mesh is None else mesh.devices.size
-    members = _pad_members(list(bucket.runs), n_dev, bucket.size)
+    members = _pad_members(list(bucket.runs), n_dev)
     size = _members_per_call(len(members), bucket.width, config.train_points, n_dev)
     members = _pad_members(members, size)
-    program = _bucket_program(config, bucket.depth, bucket.width, target.fn, mesh)
     data_args = (data.x_train, data.y_train, data.x_test, data.y_test, data.x_sup)
     t0 = time.perf_counter()
     if init is None:
         seeds = np.asarray([r.seed for r in members], np.int32)
         actives = np.asarray([r.width for r in members], np.int32)
-        drawn = _init_fn(config, bucket.depth, bucket.width)(seeds, actives)
-        shapes, idx = _abstract(drawn), np.arange(len(members), dtype=np.int32)
+        all_params, all_keys = _init_fn(config, bucket.depth, bucket.width)(seeds, actives)
+        idx = np.arange(len(members), dtype=np.int32)
     else:
-        shapes = init.shapes
+        all_params, all_keys = init.params, init.keys
         idx = np.asarray([init.index[(r.width, r.seed)] for r in members], np.int32)
     calls = [
         (idx[i : i + size], _shard_leading(_masks(members[i : i + size], bucket.width, bucket.depth, config.x64), mesh))
         for i in range(0, len(members), size)
     ]
-    key = (bucket.depth, bucket.width, size, tuple((a.shape, str(a.dtype)) for a in jax.tree.leaves(shapes)))
-    exe, _ = compiled.get(
-        key, lambda: program.lower(*shapes, jax.ShapeDtypeStruct((size,), jnp.int32), calls[0][1], *data_args)
-    )
-    all_params, all_keys = drawn if init is None else init.get()
-    t1 = time.perf_counter()  # compiled (or waited for) and initialised: from here on, training and measuring
+    key = (bucket.depth, bucket.width, size, tuple((a.shape, str(a.dtype)) for a in jax.tree.leaves(all_params)))
+    if key not in programs:
+        program = _bucket_program(config, bucket.depth, bucket.width, target.fn, mesh)
+        programs[key] = program.lower(all_params, all_keys, calls[0][0], calls[0][1], *data_args).compile()
+    exe = programs[key]
+    jax.block_until_ready(all_params)
+    t1 = time.perf_counter()  # compiled and initialised: from here on, training and measuring
     outs = [exe(all_params, all_keys, i, m, *data_args) for i, m in calls]
     host = jax.device_get(outs)  # the bucket's one host read
     host = {k: np.concatenate([np.asarray(o[k]) for o in host]) for k in host[0]}
@@ -461,100 +399,6 @@ def _members_per_call(members: int, width: int, points: int, multiple: int = 1) 
     return math.ceil(size / multiple) * multiple
 
 
-def _cost(bucket: Bucket) -> float:
-    """Relative cost of a bucket's training: units x points x steps is common
-    to all, so the runs times the padded units (squared beyond one layer)."""
-    return len(bucket.runs) * bucket.width * max(1, bucket.depth - 1) * (bucket.width if bucket.depth > 1 else 1)
-
-
-def split_buckets(buckets: Sequence[Bucket], workers: int) -> list[Bucket]:
-    """Cuts buckets into pieces of equal size so that ``workers`` threads
-    finish together, and orders them for running.
-
-    A bucket costing more than a ``1 / (2 workers)`` share of the whole is
-    cut into runs of equal count (the pieces share one compiled program);
-    the order takes each program's first piece first (so the workers compile
-    different programs at once), then the rest by decreasing cost.
-    """
-    if workers <= 1 or not buckets:
-        return list(buckets)
-    target = sum(_cost(b) for b in buckets) / (2 * workers)
-    pieces: list[list[Bucket]] = []
-    for b in buckets:
-        k = max(1, min(len(b.runs), math.ceil(_cost(b) / target - 1e-9)))
-        size = math.ceil(len(b.runs) / k)
-        pieces.append([Bucket(b.depth, b.width, b.runs[i : i + size], size) for i in range(0, len(b.runs), size)])
-    firsts = sorted((p[0] for p in pieces), key=_cost, reverse=True)
-    rest = sorted((b for p in pieces for b in p[1:]), key=_cost, reverse=True)
-    return firsts + rest
-
-
-def _run_parallel(buckets, workers, stop_requested, record, run_one, warmups) -> None:
-    """Runs ``run_one(bucket)`` for every bucket on ``workers`` threads and
-    calls ``record(bucket, rows, compile_s, run_s)`` in this thread as each
-    one finishes. JAX releases the GIL while XLA compiles and runs, so the
-    programs use the cores together. ``warmups`` (drawing the initial
-    parameters) start at once on their own thread, overlapping the first
-    compilations.
-
-    Once ``stop_requested()`` turns true no new bucket starts; the ones in
-    flight finish and are recorded, then ``KeyboardInterrupt`` is raised.
-    The threads are daemons: a second Ctrl-C (a ``KeyboardInterrupt`` here)
-    leaves at once without waiting for them.
-    """
-    import queue
-
-    todo: queue.Queue = queue.Queue()
-    for b in buckets:
-        todo.put(b)
-    results: queue.Queue = queue.Queue()
-    halt = threading.Event()
-
-    def worker():
-        while not halt.is_set():
-            try:
-                b = todo.get_nowait()
-            except queue.Empty:
-                return
-            try:
-                results.put((b, run_one(b), None))
-            except BaseException as e:  # handed to the main thread
-                results.put((b, None, e))
-                return
-
-    helpers = [threading.Thread(target=fn, daemon=True, name="approx-init") for fn in warmups]
-    threads = [threading.Thread(target=worker, daemon=True, name=f"approx-worker-{i}") for i in range(workers)]
-    for t in helpers + threads:
-        t.start()
-    pending, error = len(buckets), None
-    try:
-        while pending:
-            if stop_requested():
-                halt.set()
-            try:
-                b, out, exc = results.get(timeout=0.1)
-            except queue.Empty:
-                if not any(t.is_alive() for t in threads) and results.empty():
-                    break  # halted: what was in flight is recorded
-                continue
-            pending -= 1
-            if exc is not None:
-                halt.set()
-                error = error or exc
-                continue
-            record(b, *out)
-    except KeyboardInterrupt:
-        halt.set()  # a second Ctrl-C: leave the threads to finish on their own
-        raise
-    halt.set()
-    for t in helpers + threads:
-        t.join()
-    if error is not None:
-        raise error
-    if pending:
-        raise KeyboardInterrupt
-
-
 def make_mesh() -> Mesh | None:
     """A 1-D mesh over all devices (``None`` with a single device)."""
     devices = jax.devices()
@@ -573,7 +417,6 @@ def run_sweep(
     lang: str = "en",
     target: Target | Callable | None = None,
     should_stop: Callable[[], bool] | None = None,
-    workers: int = 1,
 ) -> SweepOutcome:
     """Runs (or resumes) a sweep into ``out_dir``; see the module docstring.
 
@@ -582,13 +425,6 @@ def run_sweep(
     output directory are raised before anything is compiled. When
     ``should_stop()`` turns true, the sweep stops after the bucket in flight
     (its rows written) and raises ``KeyboardInterrupt``.
-
-    ``workers > 1`` trains that many groups at a time on threads (buckets cut
-    into equal pieces, :func:`split_buckets`); the numbers do not depend on
-    it. The default is one: XLA already spreads each program over the CPU
-    cores (measured on 2 cores: 1.9 cores busy for one program, and two
-    programs at a time no faster), and an accelerator runs one program at
-    a time best.
     """
     report = progress or (lambda msg: None)
     t_start = time.perf_counter()
@@ -614,61 +450,38 @@ def run_sweep(
     if skipped:
         report(f"resuming: {skipped} runs already recorded, {len(runs)} to go")
     n_dev = 1 if mesh is None else mesh.devices.size
-    workers = max(1, int(workers))
-    if mesh is not None:
-        workers = 1  # the devices already share each program
-    buckets = split_buckets(buckets, workers)
-    report(
-        f"{len(runs)} runs in {len(buckets)} group(s) on {jax.device_count()} {jax.default_backend()} device(s)"
-        + (f", {workers} at a time" if workers > 1 and len(buckets) > 1 else "")
-    )
+    report(f"{len(runs)} runs in {len(buckets)} compiled group(s) on {jax.device_count()} {jax.default_backend()} device(s)")
     compile_s = run_s = 0.0
     bucket_log = []
-    inits = {}
-    for depth in config.depths:
-        mine = [b for b in buckets if b.depth == depth]
-        if mine:
-            members = [m for b in mine for m in _pad_members(list(b.runs), n_dev)]
-            inits[depth] = initial_params(config, depth, max(b.width for b in mine), list(dict.fromkeys(members)))
-    compiled = _Compiled()
-    done_count = 0
-
-    def record(bucket, rows, c, r):
-        nonlocal compile_s, run_s, done_count
-        store.append(rows)
-        compile_s += c
-        run_s += r
-        done_count += 1
-        widths = sorted({run.width for run in bucket.runs})
-        bucket_log.append(
-            {"depth": bucket.depth, "padded_width": bucket.width, "widths": widths, "runs": len(bucket.runs),
-             "compile_s": round(c, 3), "run_s": round(r, 3)}
-        )  # fmt: skip
-        report(
-            f"[{done_count}/{len(buckets)}] depth {bucket.depth}, widths {','.join(map(str, widths))}: "
-            f"{len(bucket.runs)} runs, compile {c:.1f} s, train {r:.1f} s"
-        )
-
-    def stop_requested():
-        return should_stop is not None and should_stop()
-
-    t_groups = time.perf_counter()
     try:
-        if workers == 1 or len(buckets) == 1:
-            for bucket in buckets:
-                if stop_requested():
-                    raise KeyboardInterrupt
-                record(bucket, *run_bucket(config, bucket, data, tgt, mesh, inits.get(bucket.depth), compiled=compiled))
-        else:
-            _run_parallel(
-                buckets, workers, stop_requested, record,
-                lambda b: run_bucket(config, b, data, tgt, mesh, inits.get(b.depth), compiled=compiled),
-                [init.get for init in inits.values() if init is not None],
+        t_init = time.perf_counter()
+        inits = {}
+        for depth in config.depths:
+            mine = [b for b in buckets if b.depth == depth]
+            if mine:
+                members = [m for b in mine for m in _pad_members(list(b.runs), n_dev)]
+                inits[depth] = initial_params(config, depth, max(b.width for b in mine), list(dict.fromkeys(members)))
+        compile_s += time.perf_counter() - t_init
+        programs: dict = {}
+        for i, bucket in enumerate(buckets, 1):
+            if should_stop is not None and should_stop():
+                raise KeyboardInterrupt
+            rows, c, r = run_bucket(config, bucket, data, tgt, mesh, inits.get(bucket.depth), programs=programs)
+            store.append(rows)
+            compile_s += c
+            run_s += r
+            widths = sorted({run.width for run in bucket.runs})
+            bucket_log.append(
+                {"depth": bucket.depth, "padded_width": bucket.width, "widths": widths, "runs": len(bucket.runs),
+                 "compile_s": round(c, 3), "run_s": round(r, 3)}
             )  # fmt: skip
+            report(
+                f"[{i}/{len(buckets)}] depth {bucket.depth}, widths {','.join(map(str, widths))}: "
+                f"{len(bucket.runs)} runs, compile {c:.1f} s, train {r:.1f} s"
+            )
     except KeyboardInterrupt:
         store.update_manifest(interrupted=True, buckets=bucket_log)
         raise
-    train_wall = time.perf_counter() - t_groups
     all_rows = store.rows()
     outcome = SweepOutcome(
         out_dir=Path(out_dir),
@@ -678,8 +491,6 @@ def run_sweep(
         skipped=skipped,
         compile_seconds=compile_s,
         run_seconds=run_s,
-        train_wall_seconds=train_wall,
-        workers=workers,
     )
     try:
         fit = [s for s in outcome.summary if s["width"] >= 2]
@@ -694,8 +505,6 @@ def run_sweep(
     store.finish(
         compile_seconds=round(compile_s, 3),
         run_seconds=round(run_s, 3),
-        train_wall_seconds=round(train_wall, 3),
-        workers=workers,
         buckets=bucket_log,
         mse_slope=None if outcome.slope is None else {"slope": outcome.slope.slope, "ci": [outcome.slope.ci_low, outcome.slope.ci_high]},
         diverged=outcome.diverged,

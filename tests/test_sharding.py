@@ -1,5 +1,5 @@
-"""The ensemble axis sharded over devices, groups of runs trained at the same
-time: same numbers whatever the device count or the schedule.
+"""The ensemble axis sharded over devices, widths grouped into padded
+programs: same numbers whatever the device count or the grouping.
 
 In float64, so that rounding differences (a sharded ensemble is vectorised
 differently), which a small network trained by Adam amplifies, stay far below
@@ -43,15 +43,16 @@ def test_results_agree_across_device_counts(tmp_path, devices):
         np.testing.assert_allclose(a, b, rtol=1e-6, atol=1e-12, err_msg=column)
 
 
-def test_results_agree_whatever_the_schedule(tmp_path):
-    # One worker trains each bucket whole; three cut the bucket into pieces
-    # (ensembles of one: other compiled programs) trained at the same time.
-    one, _ = _sweep(tmp_path / "one", 1, "--workers", "1")
-    three, _ = _sweep(tmp_path / "three", 1, "--workers", "3")
+def test_results_agree_whatever_the_grouping(tmp_path):
+    # One program per width (--bucket-ratio 1: no padding, ensembles of
+    # three) against the default buckets (all widths padded to 16 in one
+    # ensemble of nine): every run's numbers are its own.
+    grouped, _ = _sweep(tmp_path / "grouped", 1)
+    alone, _ = _sweep(tmp_path / "alone", 1, "--bucket-ratio", "1")
     key = lambda r: (int(r["width"]), int(r["seed"]))  # noqa: E731
-    one, three = sorted(one, key=key), sorted(three, key=key)
-    assert [key(r) for r in one] == [key(r) for r in three]
+    grouped, alone = sorted(grouped, key=key), sorted(alone, key=key)
+    assert [key(r) for r in grouped] == [key(r) for r in alone]
     for column in ("train_loss", "test_mse", "test_sup", "test_l1"):
-        a = np.array([float(r[column]) for r in one])
-        b = np.array([float(r[column]) for r in three])
+        a = np.array([float(r[column]) for r in grouped])
+        b = np.array([float(r[column]) for r in alone])
         np.testing.assert_allclose(a, b, rtol=1e-6, atol=1e-12, err_msg=column)

@@ -6,7 +6,7 @@ import pytest
 
 from approx.config import ConfigError, SweepConfig
 from approx.results import SWEEP_COLUMNS, RunDirError, load_frame, read_rows
-from approx.sweep import Run, plan_buckets, run_sweep, split_buckets
+from approx.sweep import Run, plan_buckets, run_sweep
 
 TINY = dict(widths=(1, 4, 16), seeds=2, steps=150, train_points=256, test_points=512)
 
@@ -50,8 +50,7 @@ def test_error_falls_with_width_in_the_sweep(tiny_sweep):
 
 
 def _by_run(path):
-    """Rows without timings, by (depth, width, seed): groups of runs finish in
-    any order when several train at a time."""
+    """Rows without timings, by (depth, width, seed)."""
     rows = [{k: v for k, v in r.items() if k != "seconds"} for r in read_rows(path)]
     return sorted(rows, key=lambda r: (int(r["depth"]), int(r["width"]), int(r["seed"])))
 
@@ -60,29 +59,6 @@ def test_same_config_same_numbers(tiny_sweep, tmp_path):
     out, _ = tiny_sweep
     run_sweep(SweepConfig(**TINY), tmp_path, figures=False)
     assert _by_run(out / "results.csv") == _by_run(tmp_path / "results.csv")
-
-
-def test_split_buckets_balances_the_workers():
-    runs = [Run(1, w, s) for w in (1, 2, 4, 8, 16, 32, 64, 128, 256) for s in range(4)]
-    buckets = plan_buckets(runs, 2.0)
-    assert split_buckets(buckets, 1) == buckets
-    pieces = split_buckets(buckets, 2)
-    # Every run once; pieces of a bucket have equal size (one compiled program).
-    assert sorted((r.width, r.seed) for b in pieces for r in b.runs) == sorted((r.width, r.seed) for r in runs)
-    for width in {b.width for b in pieces}:
-        sizes = {max(b.size, len(b.runs)) for b in pieces if b.width == width}
-        assert len(sizes) == 1, (width, sizes)
-    # A count that does not divide: the last piece is padded to the same size.
-    odd = split_buckets(plan_buckets([Run(1, 8, s) for s in range(9)], 2.0), 3)
-    assert sum(len(b.runs) for b in odd) == 9 and len({b.size for b in odd}) == 1
-    assert all(len(b.runs) <= b.size for b in odd)
-    # The first pieces are of different programs, so the workers compile at once.
-    assert len({b.width for b in pieces[:2]}) == 2
-    # Greedy assignment in this order splits the work evenly.
-    load = [0.0, 0.0]
-    for b in pieces:
-        load[load.index(min(load))] += len(b.runs) * b.width
-    assert max(load) / min(load) < 1.3
 
 
 def test_refuses_to_overwrite_and_resumes(tmp_path):
