@@ -231,10 +231,6 @@ def init_train_state(params, optimizer: optax.GradientTransformation) -> TrainSt
     return TrainState(params, optimizer.init(params), jnp.zeros((), jnp.int32), jnp.asarray(jnp.inf, dtype), jnp.zeros((), bool))
 
 
-def _all_finite(tree) -> jax.Array:
-    return jnp.all(jnp.stack([jnp.all(jnp.isfinite(leaf)) for leaf in jax.tree.leaves(tree)]))
-
-
 def _sum_finite(tree) -> jax.Array:
     """Whether the sum of all elements of ``tree`` is finite: false whenever
     an element is NaN or infinite (and, conservatively, when the sum of huge

@@ -283,10 +283,8 @@ def _make_objective(loss_fn: Callable, output_activation: Callable) -> tuple[Cal
 
 def _batch_weights(n: int, batch_size: int) -> np.ndarray:
     """Sizes of the batches of one epoch, as :func:`approx.train.make_epoch_fn` cuts them."""
-    full, rest = divmod(n, batch_size)
-    if full == 0:
-        return np.array([n], np.float32)
-    return np.array([batch_size] * full + ([rest] if rest else []), np.float32)
+    n_batches, size = _train.epoch_batches(n, batch_size)
+    return np.array([size] * (n_batches - 1) + [n - size * (n_batches - 1)], np.float32)
 
 
 @functools.lru_cache(maxsize=64)
@@ -793,7 +791,7 @@ class Sequential:
 
         metric_keys = [k for k, _, _ in metric_specs]
         keys = ["loss", *metric_keys] + (["val_loss", *(f"val_{k}" for k in metric_keys)] if has_val else [])
-        steps = len(_batch_weights(n, min(batch_size, n)))
+        steps = _train.epoch_batches(n, batch_size)[0]
         history = History(
             keys, {"epochs": epochs, "steps": steps, "batch_size": batch_size, "samples": n, "verbose": verbose}
         )
