@@ -73,6 +73,7 @@ from flax import nnx
 from approx import losses as _losses
 from approx import metrics as _metrics
 from approx import train as _train
+from approx.backend import compiler_options
 from approx.models import ACTIVATIONS, Affine, activation_name, get_activation
 
 __all__ = ["KERAS_LEARNING_RATES", "OPTIMIZER_NAMES", "Dense", "History", "Input", "Sequential", "to_categorical"]
@@ -338,13 +339,13 @@ def _make_fit_epoch(
                 out["val_outputs"] = output_activation(logits)
         return states, out
 
-    return jax.jit(run)
+    return jax.jit(run, compiler_options=compiler_options())
 
 
 @functools.lru_cache(maxsize=64)
 def _make_forward(graphdef, output_activation) -> Callable:
     apply = _train.make_apply(graphdef)
-    return jax.jit(lambda params, x: output_activation(apply(params, x)))
+    return jax.jit(lambda params, x: output_activation(apply(params, x)), compiler_options=compiler_options())
 
 
 @functools.lru_cache(maxsize=64)
@@ -355,7 +356,7 @@ def _make_evaluate(graphdef, objective, output_activation) -> Callable:
         logits = apply(params, x)
         return objective(y, logits), output_activation(logits)
 
-    return jax.jit(evaluate)
+    return jax.jit(evaluate, compiler_options=compiler_options())
 
 
 # -- input checks ------------------------------------------------------------------------

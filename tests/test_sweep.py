@@ -6,7 +6,7 @@ import pytest
 
 from approx.config import ConfigError, SweepConfig
 from approx.results import SWEEP_COLUMNS, RunDirError, load_frame, read_rows
-from approx.sweep import Run, plan_buckets, run_sweep
+from approx.sweep import ACCELERATOR_SMALL_WIDTH, SMALL_WIDTH, Run, plan_buckets, run_sweep, small_width
 
 TINY = dict(widths=(1, 4, 16), seeds=2, steps=150, train_points=256, test_points=512)
 
@@ -100,6 +100,11 @@ def test_bucket_plan():
     assert [b.width for b in plan_buckets(runs, 1.0)] == [1, 2, 4, 8, 16, 32, 64, 128, 256]
     split = plan_buckets(runs, 1.0, max_members=3)
     assert all(len(b.runs) <= 3 for b in split) and sum(len(b.runs) for b in split) == 36
+    # On an accelerator every width up to 256 shares one program; wider ones pair up by ratio.
+    assert [b.width for b in plan_buckets(runs, 2.0, small=ACCELERATOR_SMALL_WIDTH)] == [256]
+    wide = [Run(1, w, 0) for w in (1, 64, 256, 512, 1024, 2048, 4096)]
+    assert [b.width for b in plan_buckets(wide, 2.0, small=ACCELERATOR_SMALL_WIDTH)] == [256, 1024, 4096]
+    assert small_width() == SMALL_WIDTH  # the tests run on the CPU
 
 
 @pytest.mark.parametrize(
