@@ -442,21 +442,21 @@ def bench_scaling(quick: bool = False, out: Path | None = None, report: Callable
 
 
 def plot_scaling(by_width, by_seeds, stem: Path, backend: str = "cpu") -> list[Path]:
-    from approx.plots import PALETTE, lecture_style, plt, save_figure
+    from approx.plots import PALETTE, lecture_style, log_scale, plt, save_figure
 
     with lecture_style():
         fig, axes = plt.subplots(1, 2, figsize=(12, 4.8))
         w = [r["width"] for r in by_width]
         axes[0].plot(w, [r["per_run_s"] * 1e3 for r in by_width], "o-", color=PALETTE[0])
-        axes[0].set_xscale("log", base=2)
-        axes[0].set_yscale("log")
+        log_scale(axes[0], "x", base=2, plain=True)
+        log_scale(axes[0], "y")
         axes[0].set_xlabel("hidden width n (4 seeds)")
         axes[0].set_ylabel("ms per run")
         s = [r["seeds"] for r in by_seeds]
         axes[1].plot(s, [r["run_s"] * 1e3 for r in by_seeds], "o-", color=PALETTE[1], label="measured")
         axes[1].plot(s, [by_seeds[0]["run_s"] * 1e3 * k for k in s], ":", color="0.4", label="linear in seeds")
-        axes[1].set_xscale("log", base=2)
-        axes[1].set_yscale("log")
+        log_scale(axes[1], "x", base=2, plain=True)
+        log_scale(axes[1], "y")
         axes[1].set_xlabel("seeds trained together (width 64)")
         axes[1].set_ylabel("ms per program")
         axes[1].legend()

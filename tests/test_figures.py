@@ -211,3 +211,16 @@ def test_cli_bad_input_is_one_error_line(tmp_path, capsys, args, message):
     assert rc == 2
     assert len(err) == 1 and err[0].startswith("error:") and message in err[0]
     assert not any(tmp_path.iterdir())
+
+
+def test_log_axis_labels_are_plain_unicode():
+    # Powers read as on matplotlib's own log axes, without its TeX-like parser.
+    from approx.plots import PowerFormatter
+
+    ten, two = PowerFormatter(base=10), PowerFormatter(base=2)
+    for f in (ten, two):
+        f.create_dummy_axis()
+        f.axis.set_view_interval(1e-6, 1e3)
+        f.axis.set_data_interval(1e-6, 1e3)
+    assert ten(1e-6) == "10⁻⁶" and ten(1000.0) == "10³" and ten(1.0) == "10⁰"
+    assert two(16.0) == "2⁴" and two(0.25) == "2⁻²"
