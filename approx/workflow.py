@@ -73,8 +73,8 @@ from flax import nnx
 from approx import losses as _losses
 from approx import metrics as _metrics
 from approx import train as _train
-from approx.backend import compiler_options
-from approx.models import ACTIVATIONS, Affine, activation_name, get_activation
+from approx.backend import compiler_options, on_init_device, to_compute_device
+from approx.models import ACTIVATIONS, INIT_COMPILER_OPTIONS, Affine, activation_name, get_activation
 
 __all__ = ["KERAS_LEARNING_RATES", "OPTIMIZER_NAMES", "Dense", "History", "Input", "Sequential", "to_categorical"]
 
@@ -290,14 +290,24 @@ def _batch_weights(n: int, batch_size: int) -> np.ndarray:
 
 @functools.lru_cache(maxsize=64)
 def _make_init(sizes: tuple[int, ...], hidden_activations: tuple[Callable, ...]):
-    """``(graphdef, init)``: the network's structure and a jitted ``init(key) -> params``
-    (one compiled program instead of one per initialiser operation)."""
+    """``(graphdef, init)``: the network's structure and ``init(seed) -> params``.
 
-    def init(key):
+    The parameters are drawn by one compiled program (not one per
+    initialiser operation), compiled without LLVM's optimisations and run on
+    :func:`approx.backend.init_device`; they come back on the default device."""
+
+    def draw(key):
         return nnx.split(_Network(sizes, hidden_activations, key=key))[1]
 
     abstract = nnx.eval_shape(lambda: _Network(sizes, hidden_activations, key=jax.random.key(0)))
-    return nnx.split(abstract)[0], jax.jit(init)
+    jitted = jax.jit(draw, compiler_options=INIT_COMPILER_OPTIONS)
+
+    def init(seed: int):
+        with on_init_device():
+            params = jitted(jax.random.key(seed))
+        return to_compute_device(params)
+
+    return nnx.split(abstract)[0], init
 
 
 @functools.lru_cache(maxsize=64)
@@ -480,7 +490,7 @@ class Sequential:
         self._input_shape = shape
         sizes = (shape[0], *(l.units for l in self._layers))
         self._graphdef, init = _make_init(sizes, tuple(l.activation for l in self._layers[:-1]))
-        self._params = init(jax.random.key(self.seed))
+        self._params = init(self.seed)
         self._train_state = None
 
     def _ensure_built(self, x: np.ndarray) -> None:
