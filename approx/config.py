@@ -118,6 +118,8 @@ class SweepConfig:
         if self.batch_size is not None:
             _positive_int("batch_size", self.batch_size)
         _positive_int("data_seed", self.data_seed, 0)
+        if self.data_seed >= 2**31:  # an int32 inside the compiled data program
+            raise ConfigError(f"data_seed must be an integer in 0..{2**31 - 1}, got {self.data_seed!r}")
         if not isinstance(self.x64, bool):
             raise ConfigError(f"x64 must be true or false, got {self.x64!r}")
         if isinstance(self.bucket_ratio, bool) or not isinstance(self.bucket_ratio, (int, float)) or self.bucket_ratio < 1:

@@ -117,6 +117,7 @@ def test_bucket_plan():
         ({"lr": float("nan")}, "lr"),
         ({"dim": 0}, "dim"),
         ({"seeds": 0}, "seeds"),
+        ({"data_seed": 2**31}, "data_seed must be an integer in 0..2147483647"),
         ({"target": "nope"}, "valid: sine"),
         ({"activation": "swish"}, "valid: sigmoid"),
         ({"optimizer": "adamm"}, "valid: adam"),
