@@ -26,7 +26,9 @@ The catalogue is chosen to show the theorems and their limits:
 
 from __future__ import annotations
 
+import contextlib
 import importlib
+import logging
 import math
 import os
 import sys
@@ -50,6 +52,7 @@ __all__ = [
     "resolve_target",
     "load_function",
     "probe_points",
+    "host_errors",
     "sample_uniform",
     "grid",
 ]
@@ -296,6 +299,32 @@ def _checked_values(label: str, y, points: np.ndarray) -> np.ndarray:
         at = np.array2string(points[i], precision=3, separator=", ")
         raise TargetError(f"target {label!r} returned NaN or Inf ({values[i]} at x = {at}); {TARGET_RULE}")
     return values
+
+
+def _host_error(e: BaseException) -> str:
+    """What a host target raised, from the error a compiled program reports
+    for it (JAX puts the callback's traceback in its message; the last line
+    is the original ``Type: message``)."""
+    lines = [line.strip() for line in str(e).splitlines() if line.strip()]
+    return lines[-1][:300] if lines else type(e).__name__
+
+
+@contextlib.contextmanager
+def host_errors(target: Target, dim: int):
+    """Within: an exception that a NumPy target raises on the host (inside a
+    compiled program) is one :class:`TargetError`, and JAX's log of its
+    traceback is silenced. Nothing changes for a JAX target."""
+    if not target.host:
+        yield
+        return
+    log = logging.getLogger("jax._src.callback")  # logs "jax.pure_callback failed" with the traceback
+    disabled, log.disabled = log.disabled, True
+    try:
+        yield
+    except Exception as e:
+        raise TargetError(f"target {target.name!r} fails on [0,1]^{dim}: {_host_error(e)}; {TARGET_RULE}") from None
+    finally:
+        log.disabled = disabled
 
 
 def _traceable(fn: ArrayFn, dim: int, dtype) -> BaseException | None:

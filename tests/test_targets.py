@@ -307,6 +307,36 @@ def test_nan_between_the_probe_points_is_refused_before_writing(tmp_path):
     assert not out.exists()
 
 
+def test_numpy_target_raising_between_the_probe_points_is_one_error(tmp_path, capsys):
+    band = (0.30, 0.31)
+
+    def holey(x):
+        if ((x[:, 0] >= band[0]) & (x[:, 0] < band[1])).any():
+            raise ArithmeticError("no value in the band")
+        return np.asarray(x)[:, 0]
+
+    as_target(holey, 1)  # passes the probe
+    out = tmp_path / "run"
+    with pytest.raises(TargetError, match="target 'holey' fails on .0,1.\\^1: ArithmeticError: no value in the band"):
+        run_sweep(SweepConfig(widths=(2,), steps=5, seeds=1), out, target=holey, figures=False)
+    assert not out.exists()
+    assert capsys.readouterr().err == ""  # JAX's log of the callback's traceback is silenced
+
+
+def test_nan_on_the_sup_grid_is_refused(tmp_path):
+    # A point of the d = 1 sup grid (i / 16384, exact in float32) that is neither a probe point,
+    # a training point nor a test point (the midpoints (i + 1/2) / 4096).
+    x0 = 11469 / 16384
+
+    def spike(x):
+        return jnp.where(x[:, 0] == x0, jnp.inf, x[:, 0])
+
+    out = tmp_path / "run"
+    with pytest.raises(TargetError, match="returned NaN or Inf"):
+        run_sweep(SweepConfig(widths=(2,), steps=5, seeds=1), out, target=spike, figures=False)
+    assert not out.exists()
+
+
 @pytest.mark.slow
 def test_installed_command_finds_mymodule_and_runs_numpy_targets(tmp_path):
     """The console script (whose sys.path[0] is its own folder, not the current
