@@ -99,9 +99,13 @@ def test_fmnist_default_output_folder_is_named_after_the_activation(monkeypatch)
     def stop(kind, label):
         raise _Stop(kind, label)
 
+    from approx.cli import _load_extensions, _parser
+
     monkeypatch.setattr(cli_fmnist, "_default_out", stop)
+    _load_extensions()
+    args = _parser().parse_args(["fmnist", "--activation", "tanh"])
     with pytest.raises(_Stop) as info:  # stopped before any data are read
-        main(["fmnist", "--activation", "tanh"])
+        args.func(args)
     assert info.value.args == ("fmnist", "tanh")  # runs/fmnist-ACTIVATION-TIME
 
 
