@@ -105,28 +105,67 @@ def _default_out(kind: str, label: str) -> Path:
 
 # -- sweep ---------------------------------------------------------------------
 def _add_sweep_args(p: argparse.ArgumentParser) -> None:
-    p.add_argument("config", nargs="?", help="TOML file with sweep settings (flags override it)")
-    p.add_argument("--target", help="target name (sine, nielsen, kink, step, bump, sawtooth, ridge, teacher) or module:function")
-    p.add_argument("--dim", type=int, help="input dimension d")
-    p.add_argument("--widths", help="hidden widths, e.g. 1,2,4 or 1..256 (powers of two)")
-    p.add_argument("--depth", help="hidden layers, e.g. 1 or 1,2,3")
-    p.add_argument("--activation", help="sigmoid (default), tanh, relu, gelu, sin, cos_squasher, ...")
-    p.add_argument("--seeds", type=int, help="initialisations per width")
-    p.add_argument("--steps", type=int, help="optimiser steps per run")
-    p.add_argument("--lr", type=float, help="peak learning rate")
-    p.add_argument("--optimizer", help="adam, adamw, sgd, momentum, nesterov, rmsprop, adagrad, lbfgs")
-    p.add_argument("--schedule", help="constant, cosine (default), warmup_cosine")
-    p.add_argument("--init", help="spread (default) or default (LeCun normal, the frameworks' choice)")
-    p.add_argument("--output-init", help="lstsq (default) or none")
-    p.add_argument("--train-points", type=int, help="uniform random training points")
-    p.add_argument("--test-points", type=int, help="held-out points")
-    p.add_argument("--batch-size", type=int, help="minibatch size (default: full batch)")
-    p.add_argument("--data-seed", type=int, help="seed of the training points")
-    p.add_argument("--bucket-ratio", type=float, help="widths within this ratio share one compiled program")
+    from approx.config import (
+        ACTIVATION_CHOICES,
+        INIT_CHOICES,
+        OPTIMIZER_CHOICES,
+        SCHEDULE_CHOICES,
+        TARGET_CHOICES,
+        SweepConfig,
+        defaults,
+    )
+
+    d = defaults(SweepConfig)  # stated once, in the config
+    p.add_argument(
+        "config", nargs="?", metavar="CONFIG.toml",
+        help="experiment file with sweep settings (options override it)",
+    )
+    p.add_argument(
+        "--target", metavar="NAME|module:function",
+        help=f"a target by name ({', '.join(TARGET_CHOICES)}; default {d.target}) or your function f(x: (n, d)) -> (n,) "
+        "in module.py (the current folder is searched first)",
+    )  # fmt: skip
+    p.add_argument("--dim", type=int, metavar="D", help=f"input dimension d (default {d.dim})")
+    p.add_argument(
+        "--widths", metavar="1,2,4|1..256",
+        help=f"hidden widths, a list or a range of powers of two (default {d.widths[0]}..{d.widths[-1]})",
+    )
+    p.add_argument(
+        "--depth", metavar="L|1,2",
+        help=f"hidden layers of the same width, one or a list (default {','.join(map(str, d.depths))})",
+    )
+    p.add_argument("--activation", metavar="NAME", help=f"{', '.join(ACTIVATION_CHOICES)} (default {d.activation})")
+    p.add_argument(
+        "--seeds", type=int, metavar="N",
+        help=f"initialisations per width, seeds 0..N-1 (default {d.seeds})",
+    )
+    p.add_argument("--steps", type=int, metavar="S", help=f"optimiser steps per run (default {d.steps})")
+    p.add_argument("--lr", type=float, metavar="LR", help=f"peak learning rate (default {d.lr:g})")
+    p.add_argument("--optimizer", metavar="NAME", help=f"{', '.join(OPTIMIZER_CHOICES)} (default {d.optimizer})")
+    p.add_argument("--schedule", metavar="NAME", help=f"{', '.join(SCHEDULE_CHOICES)} (default {d.schedule})")
+    p.add_argument(
+        "--init", metavar="|".join(INIT_CHOICES),
+        help="spread: transitions spread over the cube (default); default: LeCun normal, the frameworks' choice",
+    )  # fmt: skip
+    p.add_argument(
+        "--output-init", metavar="lstsq|none",
+        help="least-squares readout before training (default) or none",
+    )
+    p.add_argument(
+        "--train-points", type=int, metavar="N",
+        help=f"uniform random training points (default {d.train_points})",
+    )
+    p.add_argument("--test-points", type=int, metavar="N", help=f"held-out points (default {d.test_points})")
+    p.add_argument("--batch-size", type=int, metavar="B", help="minibatch size (default: full batch)")
+    p.add_argument("--data-seed", type=int, metavar="N", help=f"seed of the training points (default {d.data_seed})")
+    p.add_argument(
+        "--bucket-ratio", type=float, metavar="R",
+        help=f"widths within this ratio share one compiled program (default {d.bucket_ratio:g}; 1: one per width)",
+    )  # fmt: skip
     p.add_argument("--x64", action="store_true", default=None, help="float64 throughout")
-    p.add_argument("--out", help="output directory (default: runs/sweep-TARGET-TIME)")
+    p.add_argument("--out", metavar="DIR", help="output directory (default: runs/sweep-TARGET-TIME)")
     p.add_argument("--resume", action="store_true", help="continue a sweep in --out, skipping finished runs")
-    p.add_argument("--lang", choices=("en", "es"), help="figure language")
+    p.add_argument("--lang", choices=("en", "es"), help="figure language (default en)")
     p.add_argument("--no-figure", action="store_true", help="skip the figure")
     p.add_argument("--no-cache", action="store_true", help="do not use the persistent compilation cache")
     p.add_argument("--distributed", action="store_true", help="multi-host: call jax.distributed.initialize() first")
@@ -155,6 +194,9 @@ def _split_experiment(data: dict, expected_kind: str, where: str) -> tuple[dict,
     settings = {k: v for k, v in data.items() if k not in EXPERIMENT_KEYS}
     kind = meta.get("kind", expected_kind)
     if kind != expected_kind:
+        kinds = ("sweep", *_RUN_KINDS)
+        if kind not in kinds:
+            raise CLIError(f"unknown experiment kind {kind!r} in {where}; valid kinds: {', '.join(kinds)}")
         raise CLIError(f"{where} is a {kind!r} experiment; run it with 'approx run {where}'")
     return meta, settings
 
@@ -167,7 +209,7 @@ def sweep_settings(args, data: dict | None = None, where: str | None = None):
     meta, settings = experiment_settings(args, data, where, "sweep", _SWEEP_FLAGS)
     where = where or getattr(args, "config", None)
     try:
-        config = config_from_mapping(SweepConfig, settings, where or "options")
+        config = config_from_mapping(SweepConfig, settings, where or "options", extra_keys=EXPERIMENT_KEYS)
     except TypeError as e:
         raise ConfigError(str(e)) from None
     out = args.out or meta.get("out")
@@ -184,20 +226,21 @@ def experiment_settings(args, data: dict | None, where: str | None, kind: str, f
     """An experiment file's metadata and settings (read from ``args.config``
     when ``data`` is None), overridden by the CLI options named in ``flags``
     (option attribute -> config key) and by ``--widths`` / ``--depth``."""
-    from approx.config import parse_widths
+    from approx.config import OPTION_KEYS, parse_widths
 
     if data is None:
         data = _experiment_file(args.config)
         where = args.config
     meta, settings = _split_experiment(data, kind, where or "config")
-    for flag, key in flags.items():
-        value = getattr(args, flag, None)
-        if value is not None:
-            settings[key] = value
+    overrides = {key: getattr(args, flag, None) for flag, key in flags.items()}
     if getattr(args, "widths", None) is not None:
-        settings["widths"] = list(parse_widths(args.widths))
+        overrides["widths"] = list(parse_widths(args.widths))
     if getattr(args, "depth", None) is not None:
-        settings["depths"] = list(parse_widths(args.depth, "depth"))
+        overrides["depths"] = list(parse_widths(args.depth, "depth"))
+    overrides = {key: value for key, value in overrides.items() if value is not None}
+    spelled = {alias: name for keys in OPTION_KEYS.values() for alias, (name, _) in keys.items()}
+    # An option overrides the file's setting under either of its keys (depths or depth, ...).
+    settings = {k: v for k, v in settings.items() if spelled.get(k, k) not in overrides} | overrides
     return meta, settings
 
 
@@ -275,10 +318,13 @@ def _parser() -> argparse.ArgumentParser:
     _add_sweep_args(p)
     p.set_defaults(func=_cmd_sweep)
     p = sub.add_parser("run", help="run an experiment file, e.g. experiments/binary.toml")
-    p.add_argument("experiment", help="TOML experiment file")
-    p.add_argument("--out", help="output directory")
+    p.add_argument(
+        "experiment", metavar="NAME.toml",
+        help="experiment file (kind = sweep, fmnist, binary, multiclass or regression)",
+    )
+    p.add_argument("--out", metavar="DIR", help="output directory (default: the file's out, else runs/KIND-...-TIME)")
     p.add_argument("--resume", action="store_true", help="continue a run directory")
-    p.add_argument("--lang", choices=("en", "es"), help="figure language")
+    p.add_argument("--lang", choices=("en", "es"), help="figure language (default: the file's lang, else en)")
     p.add_argument("--no-cache", action="store_true", help="do not use the persistent compilation cache")
     p.set_defaults(func=_cmd_run)
     for name, (add_args, func, help_text) in _EXTRA_COMMANDS.items():

@@ -9,11 +9,15 @@ from pathlib import Path
 
 
 def _add_args(p) -> None:
-    p.add_argument("--workload", default="all", help="w1, fmnist, scaling or all (default)")
-    p.add_argument("--baseline", help="torch: also time an idiomatic PyTorch CPU loop on the same workload")
+    p.add_argument("--workload", metavar="w1|fmnist|scaling|all", default="all", help="what to time (default all)")
+    p.add_argument(
+        "--baseline",
+        metavar="torch",
+        help="also time an idiomatic PyTorch CPU loop on the same workload (pip install 'approx[bench]')",
+    )
     p.add_argument("--json", action="store_true", help="print the results as JSON")
     p.add_argument("--quick", action="store_true", help="tiny workloads (a smoke test, not a measurement)")
-    p.add_argument("--out", help="directory for the scaling figure (default runs/bench-TIME)")
+    p.add_argument("--out", metavar="DIR", help="directory for the scaling figure (default: runs/bench-TIME)")
 
 
 def _cmd(args) -> int:

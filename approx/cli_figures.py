@@ -12,14 +12,19 @@ __all__ = ["register"]
 
 
 def _add_args(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--out", default="figures", help="output directory (default: figures)")
-    p.add_argument("--lang", choices=("en", "es"), default="en", help="language of titles, labels and legends")
-    p.add_argument("--refresh", action="store_true", help="recompute cached results instead of reusing them")
-    p.add_argument("--only", help="figure numbers to build, e.g. 1,4 (default: all)")
-    p.add_argument("--cache-dir", help="cache of computed results (default: ~/.cache/approx/figures)")
+    p.add_argument("--out", metavar="DIR", default="figures", help="output directory (default: figures)")
     p.add_argument(
-        "--fmnist-results", help="Fashion-MNIST run directory for figure 9 (default: the canonical one if found)"
+        "--lang", choices=("en", "es"), default="en",
+        help="language of titles, labels and legends (default en)",
     )
+    p.add_argument("--refresh", action="store_true", help="recompute cached results instead of reusing them")
+    p.add_argument("--only", metavar="1,4", help="figure numbers to build (default: all, 1..10)")
+    p.add_argument("--cache-dir", metavar="DIR", help="cache of computed results (default: ~/.cache/approx/figures)")
+    p.add_argument(
+        "--fmnist-results", metavar="DIR",
+        help="Fashion-MNIST run directory for figure 9 (default: runs/fmnist-width if it holds results, "
+        "else a short built-in run)",
+    )  # fmt: skip
     p.add_argument("--quick", action="store_true", help="tiny computations, for tests: the figures teach nothing")
     p.add_argument("--no-cache", action="store_true", help="do not use the persistent compilation cache")
 

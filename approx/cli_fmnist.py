@@ -12,6 +12,7 @@ from pathlib import Path
 
 from approx.cli import (
     EXIT_INTERRUPTED,
+    EXPERIMENT_KEYS,
     _default_out,
     _interrupted,
     _progress,
@@ -33,25 +34,54 @@ _FLOAT_KEYS = ("lr", "weight_decay", "label_smoothing")
 
 
 def _add_args(p: argparse.ArgumentParser) -> None:
-    p.add_argument("config", nargs="?", help="TOML file with settings (flags override it)")
-    p.add_argument("--widths", help="hidden widths, e.g. 64,256 or 16..2048 (powers of two)")
-    p.add_argument("--depth", help="hidden layers, e.g. 1 or 1,2")
-    p.add_argument("--activation", help="hidden activation: sigmoid (default), tanh, relu, gelu, ...")
-    p.add_argument("--epochs", type=int, help="passes over the training set (default 5)")
-    p.add_argument("--batch-size", type=int, help="minibatch size (default 128)")
-    p.add_argument("--lr", type=float, help="peak learning rate (default 4e-3, cosine decay)")
-    p.add_argument("--seeds", type=int, help="initialisations per width (default 1)")
-    p.add_argument("--optimizer", help="adam (default), adamw, sgd, momentum, nesterov, rmsprop, adagrad")
-    p.add_argument("--schedule", help="cosine (default), constant, warmup_cosine")
-    p.add_argument("--weight-decay", type=float, help="weight decay (decoupled with adamw)")
-    p.add_argument("--label-smoothing", type=float, help="label smoothing in [0, 1)")
+    from approx.config import ACTIVATION_CHOICES, OPTIMIZER_CHOICES, SCHEDULE_CHOICES, FMNISTConfig, defaults
+
+    d = defaults(FMNISTConfig)  # stated once, in the config
+    optimizers = ", ".join(o for o in OPTIMIZER_CHOICES if o != "lbfgs")
     p.add_argument(
-        "--no-standardize", dest="standardize", action="store_false", default=None, help="raw pixels in [0, 1]"
+        "config", nargs="?", metavar="CONFIG.toml",
+        help="experiment file with settings (options override it)",
     )
-    p.add_argument("--data-dir", help="directory with the four Fashion-MNIST files")
-    p.add_argument("--out", help="output directory (default: runs/fmnist-TIME)")
+    p.add_argument(
+        "--widths", metavar="64,256|16..2048",
+        help=f"hidden widths, a list or a range of powers of two (default {','.join(map(str, d.widths))})",
+    )
+    p.add_argument(
+        "--depth", metavar="L|1,2",
+        help=f"hidden layers of the same width, one or a list (default {','.join(map(str, d.depths))})",
+    )
+    p.add_argument(
+        "--activation", metavar="NAME",
+        help=f"hidden activation: {', '.join(ACTIVATION_CHOICES)} (default {d.activation})",
+    )
+    p.add_argument("--epochs", type=int, metavar="E", help=f"passes over the training set (default {d.epochs})")
+    p.add_argument("--batch-size", type=int, metavar="B", help=f"minibatch size (default {d.batch_size})")
+    p.add_argument("--lr", type=float, metavar="LR", help=f"peak learning rate (default {d.lr:g})")
+    p.add_argument(
+        "--seeds", type=int, metavar="N",
+        help=f"initialisations per width, seeds 0..N-1 (default {d.seeds})",
+    )
+    p.add_argument("--optimizer", metavar="NAME", help=f"{optimizers} (default {d.optimizer})")
+    p.add_argument("--schedule", metavar="NAME", help=f"{', '.join(SCHEDULE_CHOICES)} (default {d.schedule})")
+    p.add_argument(
+        "--weight-decay", type=float, metavar="WD",
+        help=f"weight decay, decoupled with adamw (default {d.weight_decay:g})",
+    )
+    p.add_argument(
+        "--label-smoothing", type=float, metavar="A", help=f"label smoothing in [0, 1) (default {d.label_smoothing:g})"
+    )
+    p.add_argument(
+        "--no-standardize", dest="standardize", action="store_false", default=None,
+        help="raw pixels in [0, 1] (default: standardised per pixel with the training set's statistics)",
+    )  # fmt: skip
+    p.add_argument(
+        "--data-dir", metavar="DIR",
+        help="directory with the four Fashion-MNIST files (default: $APPROX_DATA_DIR, "
+        "/usr/share/datasets/fashion-mnist, ~/.cache/approx/fashion-mnist, else a download into the latter)",
+    )
+    p.add_argument("--out", metavar="DIR", help="output directory (default: runs/fmnist-ACTIVATION-TIME)")
     p.add_argument("--resume", action="store_true", help="continue a run in --out, skipping finished runs")
-    p.add_argument("--lang", choices=("en", "es"), help="figure language")
+    p.add_argument("--lang", choices=("en", "es"), help="figure language (default en)")
     p.add_argument("--no-figure", action="store_true", help="skip the figures")
     p.add_argument("--no-cache", action="store_true", help="do not use the persistent compilation cache")
     p.add_argument("--x64", action="store_true", default=None, help="float64 throughout")
@@ -69,7 +99,7 @@ def _cmd_fmnist(args, data: dict | None = None, where: str | None = None) -> int
         if isinstance(settings.get(key), int) and not isinstance(settings[key], bool):
             settings[key] = float(settings[key])
     try:
-        config = config_from_mapping(FMNISTConfig, settings, where or "options")
+        config = config_from_mapping(FMNISTConfig, settings, where or "options", extra_keys=EXPERIMENT_KEYS)
     except TypeError as e:
         raise ConfigError(str(e)) from None
     out = Path(args.out or meta.get("out") or _default_out("fmnist", config.activation))

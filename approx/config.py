@@ -12,6 +12,7 @@ import dataclasses
 import tomllib
 from dataclasses import dataclass, fields
 from pathlib import Path
+from types import SimpleNamespace
 from typing import Any, Mapping
 
 __all__ = [
@@ -20,11 +21,18 @@ __all__ = [
     "FMNISTConfig",
     "DEFAULT_WIDTHS",
     "config_from_mapping",
+    "config_keys",
+    "defaults",
+    "OPTION_KEYS",
     "load_toml",
     "parse_widths",
     "RESULT_NEUTRAL_KEYS",
+    "TARGET_CHOICES",
 ]
 
+# The catalogue of approx.targets (tested equal to its TARGET_NAMES): named
+# here so that checking a config needs no JAX.
+TARGET_CHOICES = ("sine", "nielsen", "kink", "step", "bump", "sawtooth", "ridge", "teacher")
 ACTIVATION_CHOICES = ("sigmoid", "tanh", "relu", "gelu", "sin", "cos_squasher", "softplus", "elu")
 OPTIMIZER_CHOICES = ("adam", "adamw", "sgd", "momentum", "nesterov", "rmsprop", "adagrad", "lbfgs")
 SCHEDULE_CHOICES = ("constant", "cosine", "warmup_cosine")
@@ -98,9 +106,7 @@ class SweepConfig:
         if not isinstance(self.target, str) or not self.target:
             raise ConfigError(f"target must be a name or module:function, got {self.target!r}")
         if ":" not in self.target:
-            from approx.targets import TARGET_NAMES
-
-            _choice("target", self.target, TARGET_NAMES)
+            _choice("target", self.target, TARGET_CHOICES)
         _positive_int("dim", self.dim)
         _widths("widths", self.widths)
         _widths("depths", self.depths)
@@ -188,42 +194,92 @@ class FMNISTConfig:
         return {k: list(v) if isinstance(v, tuple) else v for k, v in d.items()}
 
 
-def _coerce(name: str, annotation, value):
-    """Checks a TOML value against a field's annotation (lists become tuples).
+def _coerce(name: str, annotation, value, where: str = "config"):
+    """Checks a TOML value against a field's annotation (lists become tuples,
+    a single integer a tuple of one: ``depth = 2`` as ``--depth 2``).
 
     Annotations are strings here (``from __future__ import annotations``).
     """
     ann = str(annotation)
     if ann.startswith("tuple"):
+        if isinstance(value, int) and not isinstance(value, bool):
+            return (value,)
         if not isinstance(value, list):
-            raise ConfigError(f"{name} must be a list, got {value!r}")
+            raise ConfigError(f"{name} must be a list of integers or one integer, got {value!r} (in {where})")
         return tuple(value)
     if ann == "float":
         if isinstance(value, bool) or not isinstance(value, (int, float)):
-            raise ConfigError(f"{name} must be a number, got {value!r}")
+            raise ConfigError(f"{name} must be a number, got {value!r} (in {where})")
         return float(value)
     if ann == "int":
         if isinstance(value, bool) or not isinstance(value, int):
-            raise ConfigError(f"{name} must be an integer, got {value!r}")
+            raise ConfigError(f"{name} must be an integer, got {value!r} (in {where})")
         return value
     if ann == "bool":
         if not isinstance(value, bool):
-            raise ConfigError(f"{name} must be true or false, got {value!r}")
+            raise ConfigError(f"{name} must be true or false, got {value!r} (in {where})")
         return value
     if ann == "str":
         if not isinstance(value, str):
-            raise ConfigError(f"{name} must be a string, got {value!r}")
+            raise ConfigError(f"{name} must be a string, got {value!r} (in {where})")
         return value
     return value
 
 
-def config_from_mapping(cls, mapping: Mapping[str, Any], where: str = "config"):
-    """Builds ``cls`` from a mapping, refusing unknown keys and wrong types."""
+def _negated(name: str, value, where: str):
+    if not isinstance(value, bool):
+        raise ConfigError(f"{name} must be true or false, got {value!r} (in {where})")
+    return not value
+
+
+# Keys accepted besides the field names: a command-line option's own spelling
+# with underscores (``--depth 2`` -> ``depth = 2``, ``--no-standardize`` ->
+# ``no_standardize = true``), as key -> (field, conversion of the value or None).
+OPTION_KEYS: dict[type, dict[str, tuple[str, Any]]] = {
+    SweepConfig: {"depth": ("depths", None)},
+    FMNISTConfig: {"depth": ("depths", None), "no_standardize": ("standardize", _negated)},
+}
+
+
+def defaults(cls) -> SimpleNamespace:
+    """The default of every field of a config class, as attributes (no validation, no JAX)."""
+    return SimpleNamespace(**{f.name: f.default for f in fields(cls)})
+
+
+def config_keys(cls) -> tuple[str, ...]:
+    """Every key :func:`config_from_mapping` accepts for ``cls``: its fields and their option spellings."""
+    return tuple(f.name for f in fields(cls)) + tuple(OPTION_KEYS.get(cls, {}))
+
+
+def _valid_keys(cls, extra_keys: tuple[str, ...]) -> str:
+    aliases: dict[str, list[str]] = {}
+    for key, (name, _) in OPTION_KEYS.get(cls, {}).items():
+        aliases.setdefault(name, []).append(key)
+    listed = [f.name + (f" (or {', '.join(aliases[f.name])})" if f.name in aliases else "") for f in fields(cls)]
+    return ", ".join([*extra_keys, *listed])
+
+
+def config_from_mapping(cls, mapping: Mapping[str, Any], where: str = "config", *, extra_keys: tuple[str, ...] = ()):
+    """Builds ``cls`` from a mapping, refusing unknown keys and wrong types.
+
+    Keys are the field names or the option spellings of :data:`OPTION_KEYS`
+    (one of them per setting). ``extra_keys`` are listed as valid in the
+    message about unknown keys (an experiment file's ``kind``, ``out``, ...:
+    the caller has taken them out of ``mapping``).
+    """
     known = {f.name: f for f in fields(cls)}
-    unknown = sorted(set(mapping) - set(known))
+    aliases = OPTION_KEYS.get(cls, {})
+    unknown = sorted(k for k in mapping if k not in known and k not in aliases)
     if unknown:
-        raise ConfigError(f"unknown key(s) {', '.join(unknown)} in {where}; valid keys: {', '.join(known)}")
-    kwargs = {k: _coerce(k, known[k].type, v) for k, v in mapping.items()}
+        raise ConfigError(f"unknown key(s) {', '.join(unknown)} in {where}; valid keys: {_valid_keys(cls, extra_keys)}")
+    kwargs: dict[str, Any] = {}
+    given: dict[str, str] = {}
+    for key, value in mapping.items():
+        name, convert = aliases.get(key, (key, None))
+        if name in given:
+            raise ConfigError(f"{given[name]} and {key} in {where} both set {name}; give one of them")
+        given[name] = key
+        kwargs[name] = convert(key, value, where) if convert else _coerce(key, known[name].type, value, where)
     return cls(**kwargs)
 
 

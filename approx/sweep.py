@@ -36,7 +36,7 @@ from approx.config import RESULT_NEUTRAL_KEYS, SweepConfig
 from approx.measure import held_out_points, make_measure_fn, sup_method, sup_points
 from approx.models import INIT_COMPILER_OPTIONS, MLP, count_params
 from approx.results import SWEEP_COLUMNS, RunDirectory
-from approx.targets import Target, resolve_target, sample_uniform
+from approx.targets import TARGET_RULE, Target, TargetError, host_errors, resolve_target, sample_uniform
 from approx.train import TrainConfig, make_run_fn, mean_squared_error
 
 __all__ = ["Run", "Bucket", "SweepOutcome", "plan_buckets", "run_sweep", "SweepData", "make_data", "environment"]
@@ -124,15 +124,16 @@ def make_data(config: SweepConfig, target: Target) -> SweepData:
         # For d <= 2 both point sets are grids: no random call sites to compile.
         x_test = held_out_points(jax.random.fold_in(key, 1), config.test_points, config.dim, dtype)
         x_sup = sup_points(jax.random.fold_in(key, 2), config.dim, dtype)
-        return x_train, target(x_train)[:, None], x_test, target(x_test), x_sup
+        return x_train, target(x_train)[:, None], x_test, target(x_test), x_sup, target(x_sup)
 
-    with on_init_device():
-        built = build(np.int32(config.data_seed))
+    with on_init_device(), host_errors(target, config.dim):  # a NumPy target that raises: one TargetError
+        *built, y_sup = jax.block_until_ready(build(np.int32(config.data_seed)))
     x_train, y_train, x_test, y_test, x_sup = to_compute_device(built)
     method = sup_method(config.dim)
-    finite = np.isfinite(np.asarray(y_train)).all() and np.isfinite(np.asarray(y_test)).all()
-    if not finite:
-        raise ValueError(f"target {target.name!r} returned NaN or Inf on [0,1]^{config.dim}")
+    if target.host and config.dim > 2:  # the ascent's target gradient: see approx.targets._host_function
+        method += " (NumPy target: finite differences)"
+    if not all(np.isfinite(np.asarray(y)).all() for y in (y_train, y_test, y_sup)):
+        raise TargetError(f"target {target.name!r} returned NaN or Inf on [0,1]^{config.dim}; {TARGET_RULE}")
     return SweepData(x_train, y_train, x_test, y_test, x_sup, method)
 
 
@@ -451,7 +452,9 @@ def run_sweep(
         jax.config.update("jax_enable_x64", True)
     tgt = resolve_target(target if target is not None else config.target, config.dim)
     if tgt.dim != config.dim:
-        raise ValueError(f"target {tgt.name!r} is {tgt.dim}-dimensional but dim is {config.dim}")
+        raise TargetError(f"target {tgt.name!r} is {tgt.dim}-dimensional but dim is {config.dim}")
+    # The target's values at every training and test point are checked before the run directory is opened.
+    data = make_data(config, tgt)
     config_dict = config.to_dict() | {"target": tgt.name}
     store = RunDirectory(out_dir, SWEEP_COLUMNS, KEY_COLUMNS, config_dict, kind="sweep", neutral_keys=RESULT_NEUTRAL_KEYS)
     done = store.open(resume=resume, environment=environment())
@@ -462,7 +465,6 @@ def run_sweep(
         for seed in range(config.seeds)
         if (str(depth), str(width), str(seed)) not in done
     ]
-    data = make_data(config, tgt)
     mesh = make_mesh()
     buckets = plan_buckets(runs, config.bucket_ratio, config.max_bucket_runs, small_width())
     skipped = config.seeds * len(config.widths) * len(config.depths) - len(runs)
