@@ -32,7 +32,8 @@ from jax.sharding import Mesh, NamedSharding, PartitionSpec
 
 from approx.analysis import fit_slope, summarize
 from approx.backend import compiler_options, on_init_device, to_compute_device
-from approx.config import RESULT_NEUTRAL_KEYS, SweepConfig
+from approx.config import RESULT_NEUTRAL_KEYS, ConfigError, SweepConfig
+from approx.limits import check_sweep
 from approx.measure import held_out_points, make_measure_fn, sup_method, sup_points
 from approx.models import INIT_COMPILER_OPTIONS, MLP, count_params
 from approx.results import SWEEP_COLUMNS, RunDirectory
@@ -132,7 +133,7 @@ def make_data(config: SweepConfig, target: Target) -> SweepData:
     method = sup_method(config.dim)
     finite = np.isfinite(np.asarray(y_train)).all() and np.isfinite(np.asarray(y_test)).all()
     if not finite:
-        raise ValueError(f"target {target.name!r} returned NaN or Inf on [0,1]^{config.dim}")
+        raise ConfigError(f"target {target.name!r} returned NaN or Inf on [0,1]^{config.dim}")
     return SweepData(x_train, y_train, x_test, y_test, x_sup, method)
 
 
@@ -447,11 +448,12 @@ def run_sweep(
     """
     report = progress or (lambda msg: None)
     t_start = time.perf_counter()
+    check_sweep(config)  # a run beyond the machine is refused before any work
     if config.x64:
         jax.config.update("jax_enable_x64", True)
     tgt = resolve_target(target if target is not None else config.target, config.dim)
     if tgt.dim != config.dim:
-        raise ValueError(f"target {tgt.name!r} is {tgt.dim}-dimensional but dim is {config.dim}")
+        raise ConfigError(f"target {tgt.name!r} is {tgt.dim}-dimensional but dim is {config.dim}")
     config_dict = config.to_dict() | {"target": tgt.name}
     store = RunDirectory(out_dir, SWEEP_COLUMNS, KEY_COLUMNS, config_dict, kind="sweep", neutral_keys=RESULT_NEUTRAL_KEYS)
     done = store.open(resume=resume, environment=environment())
