@@ -46,7 +46,7 @@ def init_device() -> jax.Device:
     """Where initial parameters are drawn: the host's first CPU device when
     the default backend is an accelerator (and JAX has a CPU backend), else
     the default device."""
-    default = jax.devices()[0]
+    default = jax.local_devices()[0]  # this process's (with several processes, devices()[0] is process 0's)
     if default.platform == "cpu":
         return default
     try:
@@ -63,8 +63,8 @@ def on_init_device():
 
 
 def to_compute_device(tree):
-    """``tree`` on the default device (a copy only when it was drawn elsewhere)."""
-    target = jax.devices()[0]
+    """``tree`` on this process's first device (a copy only when it was drawn elsewhere)."""
+    target = jax.local_devices()[0]
     if init_device() == target:
         return tree
     return jax.device_put(tree, target)

@@ -67,7 +67,9 @@ def _setup_jax(args) -> None:
     if getattr(args, "x64", False):
         jax.config.update("jax_enable_x64", True)
     if getattr(args, "distributed", False):
-        jax.distributed.initialize()
+        from approx.processes import initialize
+
+        initialize()
     if not getattr(args, "no_cache", False) and not os.environ.get("APPROX_NO_CACHE"):
         cache = Path(os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache")) / "approx" / "jax"
         try:
@@ -236,8 +238,19 @@ def _cmd_sweep(args, data: dict | None = None, where: str | None = None) -> int:
                 should_stop=stop,
             )
     except KeyboardInterrupt:
-        _interrupted(out, "sweep")
+        if args.distributed and not _is_writer():
+            _stderr(f"interrupted: stopped with the other processes; process 0 keeps the finished runs in {out}")
+        else:
+            _interrupted(out, "sweep")
         return EXIT_INTERRUPTED
+    if args.distributed and not _is_writer():
+        import jax
+
+        print(
+            f"process {jax.process_index()} of {jax.process_count()}: computed its share of {len(outcome.rows)} runs; "
+            f"process 0 writes the results to {out / 'results.csv'}"
+        )
+        return 0
     print(format_table(outcome.summary))
     if outcome.slope is not None:
         print(f"slope of median test MSE against width (log-log, widths >= 2): {outcome.slope} (95% CI)")
@@ -264,6 +277,12 @@ def _check_target(config) -> None:
         raise
     except ValueError as e:
         raise ConfigError(_one_line(e)) from None
+
+
+def _is_writer() -> bool:
+    from approx.processes import is_writer
+
+    return is_writer()
 
 
 def _interrupted(out: Path, command: str) -> None:

@@ -36,6 +36,7 @@ from approx.config import RESULT_NEUTRAL_KEYS, ConfigError, SweepConfig
 from approx.limits import check_sweep
 from approx.measure import held_out_points, make_measure_fn, sup_method, sup_points
 from approx.models import INIT_COMPILER_OPTIONS, MLP, count_params
+from approx.processes import SharedRunDirectory, any_process, is_writer, replicate, to_host
 from approx.results import SWEEP_COLUMNS, RunDirectory
 from approx.targets import Target, resolve_target, sample_uniform
 from approx.train import TrainConfig, make_run_fn, mean_squared_error
@@ -373,7 +374,7 @@ def run_bucket(
     if init is None:
         seeds = np.asarray([r.seed for r in members], np.int32)
         actives = np.asarray([r.width for r in members], np.int32)
-        all_params, all_keys = _init_fn(config, bucket.depth, bucket.width)(seeds, actives)
+        all_params, all_keys = replicate(_init_fn(config, bucket.depth, bucket.width)(seeds, actives), mesh)
         idx = np.arange(len(members), dtype=np.int32)
     else:
         all_params, all_keys = init.params, init.keys
@@ -392,7 +393,7 @@ def run_bucket(
     jax.block_until_ready(all_params)
     t1 = time.perf_counter()  # compiled and initialised: from here on, training and measuring
     outs = [exe(all_params, all_keys, i, m, *data_args) for i, m in calls]
-    host = jax.device_get(outs)  # the bucket's one host read
+    host = to_host(outs)  # the bucket's one host read (gathered from every process)
     host = {k: np.concatenate([np.asarray(o[k]) for o in host]) for k in host[0]}
     t3 = time.perf_counter()
     rows = _rows(config, bucket.runs, target, data, host, (t3 - t1) / len(members))
@@ -455,7 +456,10 @@ def run_sweep(
     if tgt.dim != config.dim:
         raise ConfigError(f"target {tgt.name!r} is {tgt.dim}-dimensional but dim is {config.dim}")
     config_dict = config.to_dict() | {"target": tgt.name}
-    store = RunDirectory(out_dir, SWEEP_COLUMNS, KEY_COLUMNS, config_dict, kind="sweep", neutral_keys=RESULT_NEUTRAL_KEYS)
+    # With several processes (--distributed) process 0 alone writes (see approx.processes).
+    store = SharedRunDirectory(
+        RunDirectory(out_dir, SWEEP_COLUMNS, KEY_COLUMNS, config_dict, kind="sweep", neutral_keys=RESULT_NEUTRAL_KEYS)
+    )
     done = store.open(resume=resume, environment=environment())
     runs = [
         Run(depth, width, seed)
@@ -464,8 +468,8 @@ def run_sweep(
         for seed in range(config.seeds)
         if (str(depth), str(width), str(seed)) not in done
     ]
-    data = make_data(config, tgt)
     mesh = make_mesh()
+    data = replicate(make_data(config, tgt), mesh)
     buckets = plan_buckets(runs, config.bucket_ratio, config.max_bucket_runs, small_width())
     skipped = config.seeds * len(config.widths) * len(config.depths) - len(runs)
     if skipped:
@@ -481,11 +485,11 @@ def run_sweep(
             mine = [b for b in buckets if b.depth == depth]
             if mine:
                 members = [m for b in mine for m in _pad_members(list(b.runs), n_dev)]
-                inits[depth] = initial_params(config, depth, max(b.width for b in mine), list(dict.fromkeys(members)))
+                inits[depth] = replicate(initial_params(config, depth, max(b.width for b in mine), list(dict.fromkeys(members))), mesh)
         compile_s += time.perf_counter() - t_init
         programs: dict = {}
         for i, bucket in enumerate(buckets, 1):
-            if should_stop is not None and should_stop():
+            if any_process(should_stop is not None and should_stop()):
                 raise KeyboardInterrupt
             rows, c, r = run_bucket(config, bucket, data, tgt, mesh, inits.get(bucket.depth), programs=programs)
             store.append(rows)
@@ -518,7 +522,7 @@ def run_sweep(
         outcome.slope = fit_slope([s["width"] for s in fit], [s["mse_median"] for s in fit])
     except (ValueError, KeyError):
         outcome.slope = None
-    if figures and all_rows:
+    if figures and all_rows and is_writer():
         from approx.plots import plot_error_vs_width
 
         outcome.figures = plot_error_vs_width(all_rows, Path(out_dir) / "error_vs_width", lang=lang, target=tgt)

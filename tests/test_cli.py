@@ -159,10 +159,11 @@ def test_the_input_error_family():
     from approx.config import ConfigError
     from approx.data import DataError
     from approx.errors import InputError, LimitError, input_errors
+    from approx.processes import DistributedError
     from approx.results import RunDirError
 
     family = input_errors()
-    for cls in (ConfigError, CLIError, LimitError, RunDirError, DataError):
+    for cls in (ConfigError, CLIError, LimitError, DistributedError, RunDirError, DataError):
         assert issubclass(cls, family) and issubclass(cls, ValueError), cls
     assert not issubclass(ValueError, family) and not issubclass(KeyError, family)
     assert issubclass(ConfigError, InputError)
