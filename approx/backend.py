@@ -14,6 +14,14 @@ Two measured fixes for accelerators, both no-ops on a CPU:
   784-256-10, against about 0.3 s for the host (see
   :data:`approx.models.INIT_COMPILER_OPTIONS`); the copy is a few megabytes.
   JAX's counter-based generator gives the same bits on every backend.
+
+**Determinism is left to XLA's defaults, by decision.** On a CPU a program
+gives the same bits run after run. On a GPU, XLA's deterministic mode
+(``--xla_gpu_deterministic_ops``) is not turned on: approx's programs hold
+no scatter-add that sums into one element twice (the only ones, gradients of
+a cross-entropy's label lookup, write each element once), so what may differ
+between two compilations is the matrix-product algorithm cuBLAS picks, that
+is rounding. The README says so, and how to ask XLA for bit-identical runs.
 """
 
 from __future__ import annotations

@@ -190,6 +190,8 @@ def sweep_settings(args, data: dict | None = None, where: str | None = None):
     lang = args.lang or meta.get("lang", "en")
     if lang not in ("en", "es"):
         raise ConfigError(f"unknown lang {lang!r}; valid: en, es")
+    if out is None and getattr(args, "distributed", False):  # a default name carries each process's start time
+        raise CLIError("--distributed needs --out: every process must name the same folder")
     out = Path(out) if out else _default_out("sweep", config.target.replace(":", "_"))
     return config, out, lang
 

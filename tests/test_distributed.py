@@ -160,6 +160,11 @@ def test_a_missing_variable_is_named(tmp_path):
 
 
 # -- the settings, without starting processes -----------------------------------------------
+def test_every_process_must_name_the_folder(capsys):
+    assert main([*SWEEP, "--distributed"]) == 2
+    assert capsys.readouterr().err.strip() == "error: --distributed needs --out: every process must name the same folder"
+
+
 def test_settings_come_from_the_three_variables():
     env = {"JAX_COORDINATOR_ADDRESS": "10.0.0.1:1234", "JAX_NUM_PROCESSES": "4", "JAX_PROCESS_ID": "3"}
     assert settings_from_env(env) == {"coordinator_address": "10.0.0.1:1234", "num_processes": 4, "process_id": 3}
