@@ -88,7 +88,8 @@ def _cmd_fmnist(args, data: dict | None = None, where: str | None = None) -> int
 
     check_fmnist(config)  # a LimitError (exit 2) before the data are read
     dataset = load_fashion_mnist(config.data_dir)  # a DataError (exit 2) before anything compiles
-    for name, value, available in (("--subset", config.train_subset, len(dataset.y_train)), ("--test-subset", config.test_subset, len(dataset.y_test))):
+    subsets = (("--subset", config.train_subset, len(dataset.y_train)), ("--test-subset", config.test_subset, len(dataset.y_test)))
+    for name, value, available in subsets:
         if value > available:
             raise CLIError(f"{name} must be at most {available} (the examples in the data set), got {value}")
     total = len(config.widths) * len(config.depths) * config.seeds

@@ -109,7 +109,10 @@ def _cgroup_limit() -> int | None:
                 if controllers == "":
                     paths += [f"/sys/fs/cgroup{path}/memory.max", "/sys/fs/cgroup/memory.max"]
                 elif "memory" in controllers.split(","):
-                    paths += [f"/sys/fs/cgroup/memory{path}/memory.limit_in_bytes", "/sys/fs/cgroup/memory/memory.limit_in_bytes"]
+                    paths += [
+                        f"/sys/fs/cgroup/memory{path}/memory.limit_in_bytes",
+                        "/sys/fs/cgroup/memory/memory.limit_in_bytes",
+                    ]
     except (OSError, ValueError):
         pass
     limits = [v for v in map(_read_int, dict.fromkeys(paths)) if v is not None and v < 2**60]
@@ -150,7 +153,10 @@ def memory_budget() -> Budget:
         if soft != resource.RLIM_INFINITY:
             used = _mapped_bytes()
             options.append(
-                Budget(max(0, soft - used), f"address-space limit (ulimit -v) of {format_bytes(soft)} less {format_bytes(used)} already mapped")
+                Budget(
+                    max(0, soft - used),
+                    f"address-space limit (ulimit -v) of {format_bytes(soft)} less {format_bytes(used)} already mapped",
+                )
             )
     except (ImportError, ValueError, OSError):
         pass
@@ -273,10 +279,26 @@ def sweep_footprint(config, *, devices: int = 1, accelerator: bool = False) -> F
     at_once = f"{per_call} network{'s' if per_call != 1 else ''} of width {width} x {batch} train_points"
     return Footprint(
         (
-            Part(f"the data ({n} train_points and {m} test points in dim {d})", data, ("train_points", "test_points", "dim")),
-            Part(f"the initial parameters ({len(c.widths)} widths x {c.seeds} seeds in dim {d})", inits, ("widths", "seeds", "dim")),
-            Part(f"the training activations ({at_once}" + (f", depth {depth})" if depth > 1 else ")"), acts, ("widths", "train_points", "seeds")),
-            Part(f"the parameters and {c.optimizer} state ({per_call} x {_mlp_params(d, width, depth, 1)} parameters)", params, ("widths", "dim", "seeds")),
+            Part(
+                f"the data ({n} train_points and {m} test points in dim {d})",
+                data,
+                ("train_points", "test_points", "dim"),
+            ),
+            Part(
+                f"the initial parameters ({len(c.widths)} widths x {c.seeds} seeds in dim {d})",
+                inits,
+                ("widths", "seeds", "dim"),
+            ),
+            Part(
+                f"the training activations ({at_once}" + (f", depth {depth})" if depth > 1 else ")"),
+                acts,
+                ("widths", "train_points", "seeds"),
+            ),
+            Part(
+                f"the parameters and {c.optimizer} state ({per_call} x {_mlp_params(d, width, depth, 1)} parameters)",
+                params,
+                ("widths", "dim", "seeds"),
+            ),
             Part(f"measuring ({m + s} points x width {width})", measure, ("widths", "test_points", "dim")),
         )
     )
@@ -304,7 +326,9 @@ def fmnist_steps(config, n_train: int = _FMNIST_TRAIN) -> int:
     return config.epochs * -(-n // min(config.batch_size, n))
 
 
-def fmnist_footprint(config, *, devices: int = 1, n_train: int = _FMNIST_TRAIN, n_test: int = _FMNIST_TEST) -> Footprint:
+def fmnist_footprint(
+    config, *, devices: int = 1, n_train: int = _FMNIST_TRAIN, n_test: int = _FMNIST_TEST
+) -> Footprint:
     """Peak memory of a Fashion-MNIST sweep: the data set (the files, the
     scaled arrays and their device copies) and the largest ``(depth,
     width)`` program (every seed at once: parameters and optimiser state,
@@ -335,8 +359,14 @@ def fmnist_footprint(config, *, devices: int = 1, n_train: int = _FMNIST_TRAIN, 
     return Footprint(
         (
             Part(f"the data ({n} training and {t} test images)", data, ("subset",)),
-            Part(f"the parameters and {c.optimizer} state ({members} x {p} parameters of width {width})", params, ("widths", "depth", "seeds")),
-            Part(f"the activations ({members} x batch {batch} x width {width})", acts, ("widths", "batch_size", "seeds")),
+            Part(
+                f"the parameters and {c.optimizer} state ({members} x {p} parameters of width {width})",
+                params,
+                ("widths", "depth", "seeds"),
+            ),
+            Part(
+                f"the activations ({members} x batch {batch} x width {width})", acts, ("widths", "batch_size", "seeds")
+            ),
         )
     )
 
@@ -361,7 +391,8 @@ def _check_memory(footprint: Footprint, kind: str, budgets: Sequence[Budget | No
         settings = " or ".join(f"--{s.replace('_', '-')}" for s in part.settings)
         raise LimitError(
             f"this {kind} needs about {format_bytes(need)} of memory, more than the {format_bytes(budget.bytes)} "
-            f"available ({budget.source}); the largest part, {format_bytes(part.bytes)}, is {part.what}: reduce {settings}"
+            f"available ({budget.source}); the largest part, {format_bytes(part.bytes)}, is {part.what}: "
+            f"reduce {settings}"
         )
 
 
@@ -377,10 +408,14 @@ def check_sweep(config, *, devices: int | None = None, accelerator: bool | None 
     return footprint
 
 
-def check_fmnist(config, *, devices: int | None = None, n_train: int = _FMNIST_TRAIN, n_test: int = _FMNIST_TEST) -> Footprint:
+def check_fmnist(
+    config, *, devices: int | None = None, n_train: int = _FMNIST_TRAIN, n_test: int = _FMNIST_TEST
+) -> Footprint:
     """Refuses a Fashion-MNIST sweep that would exceed the machine or an
     int32 step counter (:class:`LimitError`); returns its footprint."""
-    _check_runs([(len(config.widths), "widths"), (len(config.depths), "depths"), (config.seeds, "seeds")], "Fashion-MNIST sweep")
+    _check_runs(
+        [(len(config.widths), "widths"), (len(config.depths), "depths"), (config.seeds, "seeds")], "Fashion-MNIST sweep"
+    )
     steps = fmnist_steps(config, n_train)
     if steps > INT32_MAX:
         raise LimitError(

@@ -32,7 +32,16 @@ import numpy as np
 
 from approx.errors import InputError
 
-__all__ = ["DistributedError", "initialize", "settings_from_env", "is_writer", "to_host", "replicate", "any_process", "SharedRunDirectory"]
+__all__ = [
+    "DistributedError",
+    "initialize",
+    "settings_from_env",
+    "is_writer",
+    "to_host",
+    "replicate",
+    "any_process",
+    "SharedRunDirectory",
+]
 
 ENV_VARS = ("JAX_COORDINATOR_ADDRESS", "JAX_NUM_PROCESSES", "JAX_PROCESS_ID")
 
@@ -89,12 +98,17 @@ def initialize(env: Mapping[str, str] | None = None) -> None:
     try:
         jax.distributed.initialize(**settings)
     except (ValueError, TypeError) as e:  # JAX's own checks of its arguments
-        raise DistributedError(f"--distributed: {e} Set {', '.join(ENV_VARS)} on every process (or run under SLURM, Open MPI or a TPU pod, where JAX finds them)") from None
+        raise DistributedError(
+            f"--distributed: {e} Set {', '.join(ENV_VARS)} on every process "
+            "(or run under SLURM, Open MPI or a TPU pod, where JAX finds them)"
+        ) from None
     except RuntimeError as e:  # the coordinator never answered
         if "must be called before" in str(e):  # approx started JAX too early: a bug, not the user's
             raise
         first = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
-        raise DistributedError(f"--distributed: cannot join the processes at {settings['coordinator_address']}: {first}") from None
+        raise DistributedError(
+            f"--distributed: cannot join the processes at {settings['coordinator_address']}: {first}"
+        ) from None
 
 
 def process_count() -> int:
@@ -133,11 +147,7 @@ def replicate(tree, mesh):
     if tree is None or mesh is None or jax.process_count() == 1:
         return tree
     if dataclasses.is_dataclass(tree):  # its array fields; names, counts and indices stay
-        arrays = {
-            f.name: getattr(tree, f.name)
-            for f in dataclasses.fields(tree)
-            if _all_arrays(getattr(tree, f.name))
-        }
+        arrays = {f.name: getattr(tree, f.name) for f in dataclasses.fields(tree) if _all_arrays(getattr(tree, f.name))}
         return dataclasses.replace(tree, **{k: replicate(v, mesh) for k, v in arrays.items()})
     sharding = NamedSharding(mesh, PartitionSpec())
 

@@ -80,7 +80,8 @@ def test_console_script_exit_status(tmp_path):
 
 
 # -- bad input (exit 2) against bugs and system failures (exit 1) -----------------------------
-SMALL_SWEEP = ["sweep", "--widths", "2", "--seeds", "1", "--steps", "5", "--train-points", "16", "--test-points", "16", "--no-figure"]
+SMALL_SWEEP = ["sweep", "--widths", "2", "--seeds", "1", "--steps", "5", "--train-points", "16", "--test-points", "16",
+               "--no-figure"]  # fmt: skip
 
 
 def _broken_data(config, target):

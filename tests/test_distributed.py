@@ -128,7 +128,9 @@ def test_processes_resume_and_refuse_together(tmp_path):
     assert (out / "results.csv").read_bytes().startswith(b"".join(lines[:5]))  # earlier rows untouched
     for key in reference:  # grouped differently (5 runs instead of 9): equal to rounding
         for column in ("train_loss", "test_mse", "test_sup"):
-            np.testing.assert_allclose(float(resumed[key][column]), float(reference[key][column]), rtol=1e-6, atol=1e-12)
+            np.testing.assert_allclose(
+                float(resumed[key][column]), float(reference[key][column]), rtol=1e-6, atol=1e-12
+            )
 
     # Without --resume, process 0 refuses the folder and the other stops with it.
     before = (out / "results.csv").read_bytes()
@@ -162,7 +164,9 @@ def test_a_missing_variable_is_named(tmp_path):
 # -- the settings, without starting processes -----------------------------------------------
 def test_every_process_must_name_the_folder(capsys):
     assert main([*SWEEP, "--distributed"]) == 2
-    assert capsys.readouterr().err.strip() == "error: --distributed needs --out: every process must name the same folder"
+    assert (
+        capsys.readouterr().err.strip() == "error: --distributed needs --out: every process must name the same folder"
+    )
 
 
 def test_settings_come_from_the_three_variables():

@@ -66,7 +66,12 @@ def _start(out: Path, marker: str, action: str) -> subprocess.Popen:
 def _wait_for(proc: subprocess.Popen, line: str, timeout: float = 240) -> None:
     """Reads the process's stderr until ``line`` (or fails if it ends first)."""
     lines: queue.Queue = queue.Queue()
-    threading.Thread(target=lambda: [lines.put(x) for x in iter(proc.stderr.readline, "")] + [lines.put(None)], daemon=True).start()
+    def read():
+        for got in iter(proc.stderr.readline, ""):
+            lines.put(got)
+        lines.put(None)
+
+    threading.Thread(target=read, daemon=True).start()
     seen = []
     while True:
         try:
@@ -152,7 +157,8 @@ def test_ctrl_c_stops_after_the_group_in_flight(tmp_path, capsys, monkeypatch):
     assert [(r["width"], r["seed"]) for r in read_rows(out / "results.csv")] == [("2", "0"), ("2", "1")]
     monkeypatch.setattr(cli, "_progress", progress)
     assert main([*argv, "--resume"]) == 0
-    assert sorted((r["width"], r["seed"]) for r in read_rows(out / "results.csv")) == [("2", "0"), ("2", "1"), ("4", "0"), ("4", "1")]
+    keys = sorted((r["width"], r["seed"]) for r in read_rows(out / "results.csv"))
+    assert keys == [("2", "0"), ("2", "1"), ("4", "0"), ("4", "1")]
 
 
 def test_resume_with_a_different_config_is_refused(tmp_path, capsys):

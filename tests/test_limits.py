@@ -50,7 +50,10 @@ def _refused(argv, tmp_path, capsys) -> str:
         (["sweep", "--dim", "2", "--widths", "200000"], ["measuring", "--widths"]),
         (["sweep", "--batch-size", "2000000000"], ["--train-points", "2000000000 train_points"]),
         (["fmnist", "--widths", "100000000"], ["--widths", "TB", "8.0 GB available"]),
-        (["fmnist", "--epochs", "2000000000"], ["--epochs 2000000000", "optimiser steps", "int32 (at most 2147483647)"]),
+        (
+            ["fmnist", "--epochs", "2000000000"],
+            ["--epochs 2000000000", "optimiser steps", "int32 (at most 2147483647)"],
+        ),
         (["fmnist", "--seeds", "40000"], ["--seeds", "parameters and adam state (40000 x"]),
         (["fmnist", "--widths", "1,2,4", "--seeds", "400000"], ["1200000 runs"]),
     ],
@@ -87,7 +90,10 @@ def test_the_memory_limit_names_its_source(monkeypatch):
     assert limits.memory_budget() == limits.Budget(512 * 2**20, "APPROX_MEMORY_LIMIT=512MiB")
 
 
-@pytest.mark.parametrize("text, value", [("8G", 8 * 10**9), ("8GB", 8 * 10**9), ("1.5gi", int(1.5 * 2**30)), ("2e9", 2 * 10**9), ("512M", 512 * 10**6)])
+@pytest.mark.parametrize(
+    "text, value",
+    [("8G", 8 * 10**9), ("8GB", 8 * 10**9), ("1.5gi", int(1.5 * 2**30)), ("2e9", 2 * 10**9), ("512M", 512 * 10**6)],
+)
 def test_memory_limit_sizes(text, value, monkeypatch):
     monkeypatch.setenv("APPROX_MEMORY_LIMIT", text)
     assert limits.memory_budget().bytes == value
@@ -139,7 +145,17 @@ def _xla_peak(config: SweepConfig) -> int:
         params, keys = S._init_fn(config, bucket.depth, bucket.width)(seeds, actives)
         masks = S._masks(bucket.runs[:size], bucket.width, bucket.depth, config.x64)
         program = S._bucket_program(config, bucket.depth, bucket.width, target.fn, None)
-        args = (params, keys, np.arange(size, dtype=np.int32), masks, data.x_train, data.y_train, data.x_test, data.y_test, data.x_sup)
+        args = (
+            params,
+            keys,
+            np.arange(size, dtype=np.int32),
+            masks,
+            data.x_train,
+            data.y_train,
+            data.x_test,
+            data.y_test,
+            data.x_sup,
+        )
         stats = program.lower(*args).compile().memory_analysis()
         worst = max(worst, stats.argument_size_in_bytes + stats.temp_size_in_bytes + stats.output_size_in_bytes)
     return worst
@@ -152,8 +168,12 @@ _SWEEPS = [
     pytest.param(dict(widths=(48,), seeds=2, depths=(3,)), id="depth-3", marks=pytest.mark.slow),
     pytest.param(dict(widths=(512,), seeds=1, dim=2), id="sup-grid-2d", marks=pytest.mark.slow),
     pytest.param(dict(widths=(32,), seeds=3, optimizer="lbfgs"), id="lbfgs", marks=pytest.mark.slow),
-    pytest.param(dict(widths=(64,), seeds=2, train_points=256, batch_size=2048), id="big-batch", marks=pytest.mark.slow),
-    pytest.param(dict(widths=(128,), seeds=2, train_points=256, dim=1000, test_points=512), id="dim-1000", marks=pytest.mark.slow),
+    pytest.param(
+        dict(widths=(64,), seeds=2, train_points=256, batch_size=2048), id="big-batch", marks=pytest.mark.slow
+    ),
+    pytest.param(
+        dict(widths=(128,), seeds=2, train_points=256, dim=1000, test_points=512), id="dim-1000", marks=pytest.mark.slow
+    ),
 ]
 
 
