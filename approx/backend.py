@@ -14,6 +14,14 @@ Two measured fixes for accelerators, both no-ops on a CPU:
   784-256-10, against about 0.3 s for the host (see
   :data:`approx.models.INIT_COMPILER_OPTIONS`); the copy is a few megabytes.
   JAX's counter-based generator gives the same bits on every backend.
+
+**Determinism is left to XLA's defaults, by decision.** On a CPU a program
+gives the same bits run after run. On a GPU, XLA's deterministic mode
+(``--xla_gpu_deterministic_ops``) is not turned on: approx's programs hold
+no scatter-add that sums into one element twice (the only ones, gradients of
+a cross-entropy's label lookup, write each element once), so what may differ
+between two compilations is the matrix-product algorithm cuBLAS picks, that
+is rounding. The README says so, and how to ask XLA for bit-identical runs.
 """
 
 from __future__ import annotations
@@ -46,7 +54,7 @@ def init_device() -> jax.Device:
     """Where initial parameters are drawn: the host's first CPU device when
     the default backend is an accelerator (and JAX has a CPU backend), else
     the default device."""
-    default = jax.devices()[0]
+    default = jax.local_devices()[0]  # this process's (with several processes, devices()[0] is process 0's)
     if default.platform == "cpu":
         return default
     try:
@@ -63,8 +71,8 @@ def on_init_device():
 
 
 def to_compute_device(tree):
-    """``tree`` on the default device (a copy only when it was drawn elsewhere)."""
-    target = jax.devices()[0]
+    """``tree`` on this process's first device (a copy only when it was drawn elsewhere)."""
+    target = jax.local_devices()[0]
     if init_device() == target:
         return tree
     return jax.device_put(tree, target)

@@ -1,7 +1,15 @@
 """The ``approx`` command: parse, call the library, print. No logic lives here.
 
-Bad input ends with exit status 2 and one line on stderr starting ``error:``;
-Ctrl-C keeps finished runs, says how to resume and exits with 130.
+Exit status (see :mod:`approx.errors`):
+
+* 0 - done;
+* 2 - bad input (an :class:`~approx.errors.InputError` and the library's
+  other input errors): one line on stderr starting ``error:``, nothing
+  compiled or written;
+* 1 - anything else: a bug in approx (its traceback, then a line saying so
+  and how to report it) or a failure of the system (a full disk, a file
+  that vanished: its traceback and the system's message);
+* 130 - Ctrl-C: finished runs are kept, a line says how to resume.
 """
 
 from __future__ import annotations
@@ -10,18 +18,22 @@ import argparse
 import os
 import signal
 import sys
+import traceback
 from datetime import datetime
 from pathlib import Path
 from typing import Callable, Sequence
 
+from approx.errors import InputError, input_errors
+
 __all__ = ["main", "sweep_settings", "experiment_settings", "CLIError", "StopRequest"]
 
+EXIT_FAILURE = 1
 EXIT_BAD_INPUT = 2
 EXIT_INTERRUPTED = 130
 EXPERIMENT_KEYS = ("kind", "out", "description", "lang")
 
 
-class CLIError(Exception):
+class CLIError(InputError):
     """Bad input detected by the command line itself."""
 
 
@@ -55,7 +67,9 @@ def _setup_jax(args) -> None:
     if getattr(args, "x64", False):
         jax.config.update("jax_enable_x64", True)
     if getattr(args, "distributed", False):
-        jax.distributed.initialize()
+        from approx.processes import initialize
+
+        initialize()
     if not getattr(args, "no_cache", False) and not os.environ.get("APPROX_NO_CACHE"):
         cache = Path(os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache")) / "approx" / "jax"
         try:
@@ -218,6 +232,8 @@ def sweep_settings(args, data: dict | None = None, where: str | None = None):
     lang = args.lang or meta.get("lang", "en")
     if lang not in ("en", "es"):
         raise ConfigError(f"unknown lang {lang!r}; valid: en, es")
+    if out is None and getattr(args, "distributed", False):  # a default name carries each process's start time
+        raise CLIError("--distributed needs --out: every process must name the same folder")
     out = Path(out) if out else _default_out("sweep", config.target.replace(":", "_"))
     return config, out, lang
 
@@ -247,6 +263,10 @@ def experiment_settings(args, data: dict | None, where: str | None, kind: str, f
 def _cmd_sweep(args, data: dict | None = None, where: str | None = None) -> int:
     config, out, lang = sweep_settings(args, data, where)
     _setup_jax(argparse.Namespace(x64=config.x64, no_cache=args.no_cache, distributed=args.distributed))
+    from approx.limits import check_sweep
+
+    check_sweep(config)  # before the target is built, anything compiled or the folder created
+    _check_target(config)
 
     from approx.sweep import format_table, run_sweep
 
@@ -263,8 +283,19 @@ def _cmd_sweep(args, data: dict | None = None, where: str | None = None) -> int:
                 should_stop=stop,
             )
     except KeyboardInterrupt:
-        _interrupted(out, "sweep")
+        if args.distributed and not _is_writer():
+            _stderr(f"interrupted: stopped with the other processes; process 0 keeps the finished runs in {out}")
+        else:
+            _interrupted(out, "sweep")
         return EXIT_INTERRUPTED
+    if args.distributed and not _is_writer():
+        import jax
+
+        print(
+            f"process {jax.process_index()} of {jax.process_count()}: computed its share of {len(outcome.rows)} runs; "
+            f"process 0 writes the results to {out / 'results.csv'}"
+        )
+        return 0
     print(format_table(outcome.summary))
     if outcome.slope is not None:
         print(f"slope of median test MSE against width (log-log, widths >= 2): {outcome.slope} (95% CI)")
@@ -275,6 +306,28 @@ def _cmd_sweep(args, data: dict | None = None, where: str | None = None) -> int:
         print(f"figure: {path}")
     print(f"time: {outcome.wall_seconds:.1f} s (compile {outcome.compile_seconds:.1f} s, train+measure {outcome.run_seconds:.1f} s)")
     return 0
+
+
+def _check_target(config) -> None:
+    """The target named by ``--target`` exists for ``--dim`` (a ConfigError
+    otherwise). Every ValueError of :func:`approx.targets.resolve_target` is
+    about the name, the module or the dimension it is given: none calls the
+    target itself."""
+    from approx.config import ConfigError
+    from approx.targets import resolve_target
+
+    try:
+        resolve_target(config.target, config.dim)
+    except InputError:
+        raise
+    except ValueError as e:
+        raise ConfigError(_one_line(e)) from None
+
+
+def _is_writer() -> bool:
+    from approx.processes import is_writer
+
+    return is_writer()
 
 
 def _interrupted(out: Path, command: str) -> None:
@@ -360,20 +413,50 @@ def main(argv: Sequence[str] | None = None) -> int:
             parser.print_help()
             return 0
         return args.func(args)
-    except CLIError as e:
-        _stderr(f"error: {e}")
+    except input_errors() as e:
+        _stderr(f"error: {_one_line(e)}")
         return EXIT_BAD_INPUT
     except KeyboardInterrupt:
         _stderr("interrupted")
         return EXIT_INTERRUPTED
-    except (ValueError, OSError) as e:
-        _stderr(f"error: {_one_line(e)}")
-        return EXIT_BAD_INPUT
+    except Exception as e:  # not the user's input: say what it is, keep the traceback
+        _failure(e)
+        return EXIT_FAILURE
 
 
-def _one_line(e: Exception) -> str:
+def _one_line(e: BaseException) -> str:
     msg = str(e) or e.__class__.__name__
     return " ".join(msg.split())
+
+
+def _failure(e: Exception) -> None:
+    """The traceback of an unexpected exception, then one line that says
+    whether it is a failure of the system (a full disk, a vanished file) or
+    a bug in approx, and what to do."""
+    traceback.print_exception(e, file=sys.stderr)
+    what = f"{type(e).__name__}: {_one_line(e)}"
+    if isinstance(e, MemoryError) or "RESOURCE_EXHAUSTED" in str(e):
+        _stderr(
+            f"error: out of memory ({what}). approx estimates a run's memory before it starts and should have "
+            "refused this one: please report it with the command line (this is a bug in approx's estimate); "
+            "smaller --widths, --train-points or --seeds will fit"
+        )
+    elif isinstance(e, OSError):
+        _stderr(f"error: the system refused an operation ({what}); the traceback above shows where")
+    else:
+        _stderr(
+            f"error: this is a bug in approx {_version()}, not a problem with your input ({what}); "
+            "please report it with the command line and the traceback above"
+        )
+
+
+def _version() -> str:
+    from importlib import metadata
+
+    try:
+        return metadata.version("approx")
+    except metadata.PackageNotFoundError:
+        return "(version unknown)"
 
 
 if __name__ == "__main__":

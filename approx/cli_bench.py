@@ -21,12 +21,17 @@ def _add_args(p) -> None:
 
 
 def _cmd(args) -> int:
+    import importlib.util
+
     from approx.bench import WORKLOADS, format_results, run_bench
+    from approx.cli import CLIError
 
     if args.workload not in (*WORKLOADS, "all"):
-        raise ValueError(f"unknown workload {args.workload!r}; valid: {', '.join(WORKLOADS)}, all")
+        raise CLIError(f"unknown workload {args.workload!r}; valid: {', '.join(WORKLOADS)}, all")
     if args.baseline not in (None, "torch"):
-        raise ValueError(f"unknown baseline {args.baseline!r}; valid: torch")
+        raise CLIError(f"unknown baseline {args.baseline!r}; valid: torch")
+    if args.baseline == "torch" and importlib.util.find_spec("torch") is None:
+        raise CLIError("--baseline torch needs PyTorch: pip install 'approx[bench]'")
     out = Path(args.out) if args.out else Path("runs") / f"bench-{datetime.now().strftime('%Y%m%d-%H%M%S')}"
     report = (lambda msg: None) if args.json else (lambda msg: print(f"  {msg}", file=sys.stderr, flush=True))
     results = run_bench(args.workload, baseline=args.baseline, quick=args.quick, out=out, report=report)

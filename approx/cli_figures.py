@@ -30,24 +30,29 @@ def _add_args(p: argparse.ArgumentParser) -> None:
 
 
 def _parse_only(text: str | None) -> list[int] | None:
+    from approx.cli import CLIError
+
     if text is None:
         return None
     try:
         numbers = [int(t) for t in text.split(",") if t.strip()]
     except ValueError:
-        raise ValueError(f"--only must be figure numbers like 1,4, got {text!r}") from None
+        raise CLIError(f"--only must be figure numbers like 1,4, got {text!r}") from None
     if not numbers:
-        raise ValueError(f"--only must name at least one figure, got {text!r}")
+        raise CLIError(f"--only must name at least one figure, got {text!r}")
     return numbers
 
 
 def _cmd_figures(args) -> int:
-    from approx.cli import _progress, _setup_jax
+    from approx.cli import CLIError, _progress, _setup_jax
 
     only = _parse_only(args.only)
     from approx.lecture_figures import build_figures, select_figures
 
-    figures = select_figures(only)  # validates before any work
+    try:
+        figures = select_figures(only)  # validates before any work
+    except ValueError as e:  # select_figures checks the numbers and nothing else
+        raise CLIError(str(e)) from None
     _setup_jax(args)
     banner = f"approx figures: {len(figures)} figure(s), {args.lang} -> {args.out}"
     report = build_figures(

@@ -13,6 +13,7 @@ from pathlib import Path
 from approx.cli import (
     EXIT_INTERRUPTED,
     EXPERIMENT_KEYS,
+    CLIError,
     _default_out,
     _interrupted,
     _progress,
@@ -102,14 +103,25 @@ def _cmd_fmnist(args, data: dict | None = None, where: str | None = None) -> int
         config = config_from_mapping(FMNISTConfig, settings, where or "options", extra_keys=EXPERIMENT_KEYS)
     except TypeError as e:
         raise ConfigError(str(e)) from None
-    out = Path(args.out or meta.get("out") or _default_out("fmnist", config.activation))
+    out = args.out or meta.get("out")
+    if out is not None and not isinstance(out, str):
+        raise ConfigError(f"out must be a path, got {out!r}")
+    out = Path(out or _default_out("fmnist", config.activation))
     lang = args.lang or meta.get("lang", "en")
+    if lang not in ("en", "es"):
+        raise ConfigError(f"unknown lang {lang!r}; valid: en, es")
     _setup_jax(argparse.Namespace(x64=config.x64, no_cache=args.no_cache, distributed=False))
 
     from approx.data import load_fashion_mnist
     from approx.fmnist import format_table, run_fmnist
+    from approx.limits import check_fmnist
 
+    check_fmnist(config)  # a LimitError (exit 2) before the data are read
     dataset = load_fashion_mnist(config.data_dir)  # a DataError (exit 2) before anything compiles
+    subsets = (("--subset", config.train_subset, len(dataset.y_train)), ("--test-subset", config.test_subset, len(dataset.y_test)))
+    for name, value, available in subsets:
+        if value > available:
+            raise CLIError(f"{name} must be at most {available} (the examples in the data set), got {value}")
     total = len(config.widths) * len(config.depths) * config.seeds
     _stderr(
         f"approx fmnist: {config.activation} MLPs, depth {','.join(map(str, config.depths))}, "

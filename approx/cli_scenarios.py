@@ -16,7 +16,7 @@ META_KEYS = ("kind", "out", "description", "lang")
 
 
 def _run(args, data: dict) -> int:
-    from approx.cli import _setup_jax
+    from approx.cli import CLIError, _setup_jax
     from approx.scenarios import config_for, format_metrics, run_scenario
 
     kind = data["kind"]
@@ -24,7 +24,7 @@ def _run(args, data: dict) -> int:
     config = config_for(kind, settings, args.experiment)
     for key in ("out", "description", "lang"):
         if key in data and not isinstance(data[key], str):
-            raise ValueError(f"{key} in {args.experiment} must be a string, got {data[key]!r}")
+            raise CLIError(f"{key} in {args.experiment} must be a string, got {data[key]!r}")
     out = Path(args.out or data.get("out") or Path("runs") / f"{kind}-{datetime.now().strftime('%Y%m%d-%H%M%S')}")
     lang = args.lang or data.get("lang", "en")
     _setup_jax(args)

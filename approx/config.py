@@ -2,8 +2,11 @@
 
 A config is built from keyword arguments, from a TOML table or from CLI
 options; whatever the source, unknown keys, wrong types and out-of-range
-values raise :class:`ConfigError` (a ``ValueError``) naming the bad value and
-what is allowed, before anything is compiled.
+values raise :class:`ConfigError` (an :class:`~approx.errors.InputError`,
+so a ``ValueError``) naming the bad value and what is allowed, before
+anything is compiled. Integer settings are bounded by what an int32 holds
+inside the compiled programs (steps, seeds, widths, point counts); whether a
+whole run fits the machine is :mod:`approx.limits`'s to say.
 """
 
 from __future__ import annotations
@@ -14,6 +17,8 @@ from dataclasses import dataclass, fields
 from pathlib import Path
 from types import SimpleNamespace
 from typing import Any, Mapping
+
+from approx.errors import InputError
 
 __all__ = [
     "ConfigError",
@@ -44,13 +49,20 @@ DEFAULT_WIDTHS = (1, 2, 4, 8, 16, 32, 64, 128, 256)
 RESULT_NEUTRAL_KEYS = frozenset({"bucket_ratio", "max_bucket_runs"})
 
 
-class ConfigError(ValueError):
+# Counters, seeds, widths and point counts are int32 inside the compiled
+# programs (a step counter, a seed folded into a key, an index bound).
+INT32_MAX = 2**31 - 1
+
+
+class ConfigError(InputError):
     """A bad configuration value; the message names it and what is allowed."""
 
 
-def _positive_int(name, value, minimum=1):
+def _positive_int(name, value, minimum=1, maximum=INT32_MAX):
     if isinstance(value, bool) or not isinstance(value, int) or value < minimum:
         raise ConfigError(f"{name} must be an integer >= {minimum}, got {value!r}")
+    if value > maximum:
+        raise ConfigError(f"{name} must be an integer in {minimum}..{maximum} (an int32 in the compiled program), got {value!r}")
 
 
 def _positive_float(name, value):
@@ -69,6 +81,8 @@ def _widths(name, value):
     for w in value:
         if isinstance(w, bool) or not isinstance(w, int) or w < 1:
             raise ConfigError(f"{name} must be integers >= 1, got {w!r}")
+        if w > INT32_MAX:
+            raise ConfigError(f"{name} must be integers in 1..{INT32_MAX} (an int32 in the compiled program), got {w!r}")
     if len(set(value)) != len(value):
         raise ConfigError(f"{name} has repeated values: {list(value)}")
 
@@ -124,8 +138,6 @@ class SweepConfig:
         if self.batch_size is not None:
             _positive_int("batch_size", self.batch_size)
         _positive_int("data_seed", self.data_seed, 0)
-        if self.data_seed >= 2**31:  # an int32 inside the compiled data program
-            raise ConfigError(f"data_seed must be an integer in 0..{2**31 - 1}, got {self.data_seed!r}")
         if not isinstance(self.x64, bool):
             raise ConfigError(f"x64 must be true or false, got {self.x64!r}")
         if isinstance(self.bucket_ratio, bool) or not isinstance(self.bucket_ratio, (int, float)) or self.bucket_ratio < 1:

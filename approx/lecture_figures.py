@@ -726,7 +726,7 @@ def figure_continuity(out_dir, *, lang="en", cache: FigureCache | None = None, q
 # times gentler. Bucket ratios only schedule the work: the cheap activations
 # train all widths as one program, the costly sin-based ones in three.
 FIG5_ACTIVATIONS = (
-    ("sigmoid", "sigmoid", {"bucket_ratio": 128.0}),
+    ("sigmoid", "lf5_sigmoid", {"bucket_ratio": 128.0}),
     ("tanh", "tanh", {"bucket_ratio": 128.0}),
     ("cos_squasher", "lf5_cos", {"bucket_ratio": 4.0}),
     ("sin", "lf5_sin", {"bucket_ratio": 4.0, "slope_scale": 0.25}),
@@ -735,11 +735,13 @@ FIG5_ACTIVATIONS = (
 register_text(
     {
         "en": {
+            "lf5_sigmoid": "sigmoid",
             "lf5_cos": "cosine squasher",
             "lf5_sin": "sin (init slope ×¼)",
             "lf5_relu": "relu (unbounded: Leshno 1993)",
         },
         "es": {
+            "lf5_sigmoid": "sigmoide",
             "lf5_cos": "aplastador coseno",
             "lf5_sin": "sen (pendiente inicial ×¼)",
             "lf5_relu": "relu (no acotada: Leshno 1993)",

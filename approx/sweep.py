@@ -33,8 +33,10 @@ from jax.sharding import Mesh, NamedSharding, PartitionSpec
 from approx.analysis import fit_slope, summarize
 from approx.backend import compiler_options, on_init_device, to_compute_device
 from approx.config import RESULT_NEUTRAL_KEYS, SweepConfig
+from approx.limits import check_sweep
 from approx.measure import held_out_points, make_measure_fn, sup_method, sup_points
 from approx.models import INIT_COMPILER_OPTIONS, MLP, count_params
+from approx.processes import SharedRunDirectory, any_process, is_writer, replicate, to_host
 from approx.results import SWEEP_COLUMNS, RunDirectory
 from approx.targets import TARGET_RULE, Target, TargetError, host_errors, resolve_target, sample_uniform
 from approx.train import TrainConfig, make_run_fn, mean_squared_error
@@ -373,7 +375,7 @@ def run_bucket(
     if init is None:
         seeds = np.asarray([r.seed for r in members], np.int32)
         actives = np.asarray([r.width for r in members], np.int32)
-        all_params, all_keys = _init_fn(config, bucket.depth, bucket.width)(seeds, actives)
+        all_params, all_keys = replicate(_init_fn(config, bucket.depth, bucket.width)(seeds, actives), mesh)
         idx = np.arange(len(members), dtype=np.int32)
     else:
         all_params, all_keys = init.params, init.keys
@@ -392,7 +394,7 @@ def run_bucket(
     jax.block_until_ready(all_params)
     t1 = time.perf_counter()  # compiled and initialised: from here on, training and measuring
     outs = [exe(all_params, all_keys, i, m, *data_args) for i, m in calls]
-    host = jax.device_get(outs)  # the bucket's one host read
+    host = to_host(outs)  # the bucket's one host read (gathered from every process)
     host = {k: np.concatenate([np.asarray(o[k]) for o in host]) for k in host[0]}
     t3 = time.perf_counter()
     rows = _rows(config, bucket.runs, target, data, host, (t3 - t1) / len(members))
@@ -448,6 +450,7 @@ def run_sweep(
     """
     report = progress or (lambda msg: None)
     t_start = time.perf_counter()
+    check_sweep(config)  # a run beyond the machine is refused before any work
     if config.x64:
         jax.config.update("jax_enable_x64", True)
     tgt = resolve_target(target if target is not None else config.target, config.dim)
@@ -456,7 +459,10 @@ def run_sweep(
     # The target's values at every training and test point are checked before the run directory is opened.
     data = make_data(config, tgt)
     config_dict = config.to_dict() | {"target": tgt.name}
-    store = RunDirectory(out_dir, SWEEP_COLUMNS, KEY_COLUMNS, config_dict, kind="sweep", neutral_keys=RESULT_NEUTRAL_KEYS)
+    # With several processes (--distributed) process 0 alone writes (see approx.processes).
+    store = SharedRunDirectory(
+        RunDirectory(out_dir, SWEEP_COLUMNS, KEY_COLUMNS, config_dict, kind="sweep", neutral_keys=RESULT_NEUTRAL_KEYS)
+    )
     done = store.open(resume=resume, environment=environment())
     runs = [
         Run(depth, width, seed)
@@ -466,6 +472,7 @@ def run_sweep(
         if (str(depth), str(width), str(seed)) not in done
     ]
     mesh = make_mesh()
+    data = replicate(data, mesh)
     buckets = plan_buckets(runs, config.bucket_ratio, config.max_bucket_runs, small_width())
     skipped = config.seeds * len(config.widths) * len(config.depths) - len(runs)
     if skipped:
@@ -481,11 +488,11 @@ def run_sweep(
             mine = [b for b in buckets if b.depth == depth]
             if mine:
                 members = [m for b in mine for m in _pad_members(list(b.runs), n_dev)]
-                inits[depth] = initial_params(config, depth, max(b.width for b in mine), list(dict.fromkeys(members)))
+                inits[depth] = replicate(initial_params(config, depth, max(b.width for b in mine), list(dict.fromkeys(members))), mesh)
         compile_s += time.perf_counter() - t_init
         programs: dict = {}
         for i, bucket in enumerate(buckets, 1):
-            if should_stop is not None and should_stop():
+            if any_process(should_stop is not None and should_stop()):
                 raise KeyboardInterrupt
             rows, c, r = run_bucket(config, bucket, data, tgt, mesh, inits.get(bucket.depth), programs=programs)
             store.append(rows)
@@ -518,7 +525,7 @@ def run_sweep(
         outcome.slope = fit_slope([s["width"] for s in fit], [s["mse_median"] for s in fit])
     except (ValueError, KeyError):
         outcome.slope = None
-    if figures and all_rows:
+    if figures and all_rows and is_writer():
         from approx.plots import plot_error_vs_width
 
         outcome.figures = plot_error_vs_width(all_rows, Path(out_dir) / "error_vs_width", lang=lang, target=tgt)

@@ -22,11 +22,21 @@ def fresh_options():
     backend.compiler_options.cache_clear()
 
 
-def test_no_options_and_no_copies_on_a_cpu(fresh_options):
-    assert backend.compiler_options() == {}
-    assert backend.init_device() == jax.devices()[0]
+def test_options_and_init_device_follow_the_backend(fresh_options):
+    # The suite runs wherever JAX_PLATFORMS points (the CPU by default).
     x = jax.numpy.ones(3)
-    assert backend.to_compute_device(x) is x
+    if jax.default_backend() == "cpu":  # no options, no copies
+        assert backend.compiler_options() == {}
+        assert backend.init_device() == jax.local_devices()[0]
+        assert backend.to_compute_device(x) is x
+    else:  # parameters drawn on the host, the autotuner off on a GPU
+        assert backend.init_device().platform == "cpu"
+        with backend.on_init_device():
+            y = jax.numpy.ones(3)
+        assert y.devices() == {jax.devices("cpu")[0]}
+        assert backend.to_compute_device(y).devices() == {jax.local_devices()[0]}
+        if jax.default_backend() == "gpu":
+            assert backend.compiler_options() == backend.GPU_COMPILER_OPTIONS
 
 
 def test_gpu_options_are_tried_once_and_dropped_when_unknown(fresh_options, monkeypatch):
@@ -37,6 +47,7 @@ def test_gpu_options_are_tried_once_and_dropped_when_unknown(fresh_options, monk
     assert backend.compiler_options() == {}
 
 
+@pytest.mark.slow
 def test_parameters_drawn_elsewhere_give_the_same_sweep(tmp_path):
     # Device 1 of two host devices stands in for the host CPU of an
     # accelerator machine: data and initial parameters are built there and
@@ -66,6 +77,7 @@ def test_parameters_drawn_elsewhere_give_the_same_sweep(tmp_path):
     assert outputs[0] == outputs[1]
 
 
+@pytest.mark.slow
 def test_every_program_compiles_with_the_gpu_options(tmp_path):
     # XLA on the CPU accepts the GPU option, so pretending to be on a GPU
     # compiles every program of a sweep, a Fashion-MNIST run and the

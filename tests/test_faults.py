@@ -1,10 +1,11 @@
 """Faults a long sweep must survive: SIGKILL, Ctrl-C, divergence, bad input."""
 
 import os
+import queue
 import signal
 import subprocess
 import sys
-import time
+import threading
 from argparse import Namespace
 from pathlib import Path
 
@@ -26,26 +27,67 @@ def _sweep_argv(out: Path, *extra: str) -> list[str]:
     return [sys.executable, "-m", "approx", "sweep", "--widths", WIDTHS, "--seeds", "3", *SMALL, "--out", str(out), *extra]
 
 
-def _start(out: Path) -> subprocess.Popen:
-    env = os.environ | {"APPROX_NO_CACHE": "1", "JAX_PLATFORMS": "cpu"}
-    return subprocess.Popen(_sweep_argv(out), stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env, text=True)
+# Runs ``approx`` like ``python -m approx`` but acts when a progress line starts
+# with MARKER: sends itself SIGINT (as Ctrl-C would), or announces PAUSED and
+# waits to be killed. The interrupt therefore always lands at the same point
+# of the sweep, however fast or loaded the machine.
+_DRIVER = """
+import os, signal, sys, time
+import approx.cli as cli
+marker, action = sys.argv[1], sys.argv[2]
+progress = cli._progress
+
+def at_marker(banner=None):
+    report = progress(banner)
+    def wrapped(msg):
+        report(msg)
+        if msg.startswith(marker):
+            if action == "SIGINT":
+                os.kill(os.getpid(), signal.SIGINT)
+            else:
+                print("PAUSED", file=sys.stderr, flush=True)
+                time.sleep(600)
+    return wrapped
+
+cli._progress = at_marker
+sys.exit(cli.main(sys.argv[3:]))
+"""
 
 
-def _wait_for_first_row(proc: subprocess.Popen, csv: Path, timeout: float = 120) -> None:
-    deadline = time.time() + timeout
-    while time.time() < deadline:
-        if csv.exists() and len(csv.read_bytes().splitlines()) >= 2:
+def _env() -> dict:
+    return os.environ | {"APPROX_NO_CACHE": "1", "JAX_PLATFORMS": "cpu"}
+
+
+def _start(out: Path, marker: str, action: str) -> subprocess.Popen:
+    argv = [sys.executable, "-c", _DRIVER, marker, action, *_sweep_argv(out)[3:]]
+    return subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=_env(), text=True)
+
+
+def _wait_for(proc: subprocess.Popen, line: str, timeout: float = 240) -> None:
+    """Reads the process's stderr until ``line`` (or fails if it ends first)."""
+    lines: queue.Queue = queue.Queue()
+    def read():
+        for got in iter(proc.stderr.readline, ""):
+            lines.put(got)
+        lines.put(None)
+
+    threading.Thread(target=read, daemon=True).start()
+    seen = []
+    while True:
+        try:
+            got = lines.get(timeout=timeout)
+        except queue.Empty:
+            proc.kill()
+            raise AssertionError(f"no {line!r} within {timeout} s: {seen}") from None
+        if got is None:
+            raise AssertionError(f"the process ended before {line!r}: {seen}")
+        seen.append(got)
+        if got.strip() == line:
             return
-        if proc.poll() is not None:
-            raise AssertionError(f"sweep ended early: {proc.stderr.read()}")
-        time.sleep(0.05)
-    proc.kill()
-    raise AssertionError("no row appeared")
 
 
 def _resume(out: Path) -> subprocess.CompletedProcess:
-    env = os.environ | {"APPROX_NO_CACHE": "1", "JAX_PLATFORMS": "cpu"}
-    return subprocess.run(_sweep_argv(out, "--resume"), capture_output=True, text=True, env=env, timeout=300)
+    return subprocess.run(_sweep_argv(out, "--resume"), capture_output=True, text=True, env=_env(), timeout=300)
 
 
 def _check_complete(out: Path, before: bytes) -> None:
@@ -57,24 +99,30 @@ def _check_complete(out: Path, before: bytes) -> None:
     assert data.endswith(b"\n")
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("sig", [signal.SIGKILL, signal.SIGINT])
-def test_killed_sweep_resumes_to_exactly_the_missing_runs(tmp_path, sig):
+@pytest.mark.parametrize("after", [1, 3])
+def test_killed_sweep_resumes_to_exactly_the_missing_runs(tmp_path, sig, after):
+    # Four groups (widths 1, 2, 3, 4; --bucket-ratio 1) of three seeds: the
+    # signal lands right after group AFTER is written.
     out = tmp_path / "run"
-    proc = _start(out)
-    _wait_for_first_row(proc, out / "results.csv")
-    proc.send_signal(sig)
-    _, err = proc.communicate(timeout=120)
-    if sig == signal.SIGINT:
+    if sig == signal.SIGKILL:
+        proc = _start(out, f"[{after}/4]", "PAUSE")
+        _wait_for(proc, "PAUSED")
+        proc.kill()
+        proc.communicate(timeout=60)
+        assert proc.returncode == -signal.SIGKILL
+    else:
+        proc = _start(out, f"[{after}/4]", "SIGINT")
+        _, err = proc.communicate(timeout=240)
         assert proc.returncode == 130, err
         assert "--resume" in err and "Traceback" not in err
-    else:
-        assert proc.returncode == -signal.SIGKILL
+        assert f"interrupted: {3 * after} finished run(s) kept" in err
     before = (out / "results.csv").read_bytes()
-    n_before = len(read_rows(out / "results.csv"))
-    assert 1 <= n_before < RUNS
+    assert len(read_rows(out / "results.csv")) == 3 * after
     done = _resume(out)
     assert done.returncode == 0, done.stderr
-    assert "already recorded" in done.stderr
+    assert f"resuming: {3 * after} runs already recorded, {RUNS - 3 * after} to go" in done.stderr
     _check_complete(out, before)
     # A resumed sweep that is complete changes nothing.
     complete = (out / "results.csv").read_bytes()
@@ -82,6 +130,35 @@ def test_killed_sweep_resumes_to_exactly_the_missing_runs(tmp_path, sig):
     assert again.returncode == 0
     assert (out / "results.csv").read_bytes() == complete
     assert len(read_rows(out / "results.csv")) == RUNS
+
+
+def test_ctrl_c_stops_after_the_group_in_flight(tmp_path, capsys, monkeypatch):
+    # In this process: Ctrl-C (SIGINT to ourselves) as group 1 of 2 is reported.
+    import approx.cli as cli
+
+    progress = cli._progress
+
+    def at_first_group(banner=None):
+        report = progress(banner)
+
+        def wrapped(msg):
+            report(msg)
+            if msg.startswith("[1/2]"):
+                os.kill(os.getpid(), signal.SIGINT)
+
+        return wrapped
+
+    monkeypatch.setattr(cli, "_progress", at_first_group)
+    out = tmp_path / "run"
+    argv = ["sweep", "--widths", "2,4", "--seeds", "2", *SMALL, "--out", str(out)]
+    assert main(argv) == 130
+    err = capsys.readouterr().err
+    assert "stopping after the runs in flight" in err and f"--out {out} --resume" in err
+    assert [(r["width"], r["seed"]) for r in read_rows(out / "results.csv")] == [("2", "0"), ("2", "1")]
+    monkeypatch.setattr(cli, "_progress", progress)
+    assert main([*argv, "--resume"]) == 0
+    keys = sorted((r["width"], r["seed"]) for r in read_rows(out / "results.csv"))
+    assert keys == [("2", "0"), ("2", "1"), ("4", "0"), ("4", "1")]
 
 
 def test_resume_with_a_different_config_is_refused(tmp_path, capsys):

@@ -1,12 +1,20 @@
-"""Lecture figures: every figure is drawn, is not blank, and the Spanish one differs.
+"""Lecture figures: every figure is drawn, is not blank, and speaks its language.
 
-The figures are built once per session in quick mode (tiny computations),
+The figures are built once per module in quick mode (tiny computations),
 English then Spanish, with the cache in a temporary directory; the Spanish
-build reuses the English build's computed results, so it only draws.
+build reuses the English build's computed results, so it only draws. The
+text of every figure (titles, labels, legends, annotations) is read from the
+figure object as it is saved. Building them all takes minutes on two cores:
+those tests are ``slow``; the pieces and one figure through the command line
+run in the quick suite.
 """
 
 from __future__ import annotations
 
+import re
+from contextlib import contextmanager
+
+import matplotlib.text
 import numpy as np
 import pytest
 from matplotlib import image as mpimg
@@ -22,25 +30,69 @@ FIGURE_NUMBERS = [f.number for f in lf.FIGURES]
 BLANK_STD = 0.03
 
 
+def _words(text: str) -> set[str]:
+    """Words of four letters or more (placeholders such as ``{k}`` dropped)."""
+    return {w.lower() for w in re.findall(r"[^\W\d_]{4,}", re.sub(r"\{[^}]*\}", " ", text))}
+
+
+def _vocabulary(lang: str) -> set[str]:
+    return set().union(*(_words(v) for v in _TEXT[lang].values()))
+
+
+# Words only one language's labels use: a Spanish figure must show some of
+# its own and none of the English ones (names such as Cybenko or Adam are in
+# both tables and so in neither set).
+ONLY = {"en": _vocabulary("en") - _vocabulary("es"), "es": _vocabulary("es") - _vocabulary("en")}
+
+
+@contextmanager
+def _captured_text():
+    """Records the text of every figure lecture_figures saves, by file stem."""
+    texts: dict[str, list[str]] = {}
+    save = lf.save_figure
+
+    def recording(fig, stem):
+        texts[str(stem).rsplit("/", 1)[-1]] = [t.get_text() for t in fig.findobj(matplotlib.text.Text) if t.get_text()]
+        return save(fig, stem)
+
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr(lf, "save_figure", recording)
+        yield texts
+
+
 @pytest.fixture(scope="module")
 def builds(tmp_path_factory):
     cache = tmp_path_factory.mktemp("cache")
     out = {}
     for lang in ("en", "es"):
         directory = tmp_path_factory.mktemp(lang)
-        report = lf.build_figures(directory, lang, quick=True, cache_dir=cache)
-        out[lang] = (directory, report)
+        with _captured_text() as texts:
+            report = lf.build_figures(directory, lang, quick=True, cache_dir=cache)
+        out[lang] = (directory, report, texts)
     return out
+
+
+def _language_errors(texts: list[str], lang: str) -> list[str]:
+    """What makes ``texts`` not read as ``lang``: words of the other
+    language, or none of its own."""
+    other = "es" if lang == "en" else "en"
+    # File paths (a figure may name the run folder it reads) are not words.
+    words = set().union(*(_words(re.sub(r"\S*/\S*", " ", t)) for t in texts)) if texts else set()
+    errors = [f"{other} word {w!r}" for w in sorted(words & ONLY[other])]
+    if not words & ONLY[lang]:
+        errors.append(f"no {lang} word among {sorted(words)}")
+    return errors
 
 
 def _png(directory, number):
     return directory / f"{lf.FIGURES[number - 1].stem}.png"
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("lang", ["en", "es"])
 @pytest.mark.parametrize("number", FIGURE_NUMBERS)
 def test_figure_written_and_not_blank(builds, lang, number):
-    directory, report = builds[lang]
+    directory, report, _ = builds[lang]
     if number in report.skipped:
         assert number == 9, f"only the Fashion-MNIST figure may be skipped, got {number}: {report.skipped[number]}"
         pytest.skip(f"figure 9 skipped: {report.skipped[number]}")
@@ -52,26 +104,36 @@ def test_figure_written_and_not_blank(builds, lang, number):
     assert float(pixels[..., :3].std()) > BLANK_STD
 
 
-def test_spanish_differs_from_english(builds):
-    (en, en_report), (es, es_report) = builds["en"], builds["es"]
-    drawn = [n for n in FIGURE_NUMBERS if n not in en_report.skipped and n not in es_report.skipped]
-    assert len(drawn) >= 9
-    differ = []
-    for n in drawn:
-        a, b = mpimg.imread(_png(en, n)), mpimg.imread(_png(es, n))
-        differ.append(a.shape != b.shape or not np.array_equal(a, b))
-    assert all(differ), [n for n, d in zip(drawn, differ) if not d]
+@pytest.mark.slow
+@pytest.mark.parametrize("lang", ["en", "es"])
+def test_every_figure_reads_in_its_language(builds, lang):
+    _, report, texts = builds[lang]
+    drawn = [f.stem for f in lf.FIGURES if f.number not in report.skipped]
+    assert len(drawn) >= 9 and set(drawn) <= set(texts)
+    problems = {stem: _language_errors(texts[stem], lang) for stem in drawn}
+    assert not any(problems.values()), {k: v for k, v in problems.items() if v}
 
 
+@pytest.mark.slow
+def test_spanish_text_differs_from_english_in_every_figure(builds):
+    (_, en_report, en), (_, es_report, es) = builds["en"], builds["es"]
+    for fig in lf.FIGURES:
+        if fig.number in en_report.skipped or fig.number in es_report.skipped:
+            continue
+        assert set(en[fig.stem]) != set(es[fig.stem]), fig.stem
+
+
+@pytest.mark.slow
 def test_paths_reported_are_the_files_written(builds):
-    directory, report = builds["en"]
+    directory, report, _ = builds["en"]
     assert {p.name for p in report.paths} == {p.name for p in directory.iterdir() if p.suffix in (".png", ".pdf")}
     assert all(p.parent == directory for p in report.paths)
 
 
+@pytest.mark.slow
 def test_rebuild_is_deterministic(builds, tmp_path):
     """Drawing again from the cache gives the same pixels (figures 1 and 4)."""
-    directory, _ = builds["en"]
+    directory, _, _ = builds["en"]
     cache = next(p for p in directory.parent.iterdir() if p.name.startswith("cache"))
     lf.build_figures(tmp_path, "en", quick=True, only=[1, 4], cache_dir=cache)
     for n in (1, 4):
@@ -180,21 +242,35 @@ def test_fashion_mnist_figure_reads_given_results(tmp_path):
     (tmp_path / "run").mkdir()
     (tmp_path / "run" / "results.csv").write_text("\n".join(rows) + "\n")
     for lang in ("en", "es"):
-        paths = lf.figure_fashion_mnist(tmp_path / lang, lang=lang, cache=lf.FigureCache(tmp_path / "c"),
-                                        results=tmp_path / "run")  # fmt: skip
+        with _captured_text() as texts:
+            paths = lf.figure_fashion_mnist(tmp_path / lang, lang=lang, cache=lf.FigureCache(tmp_path / "c"),
+                                            results=tmp_path / "run")  # fmt: skip
         assert float(mpimg.imread(paths[0])[..., :3].std()) > BLANK_STD
-    assert not np.array_equal(mpimg.imread(tmp_path / "en" / paths[0].name), mpimg.imread(paths[0]))
+        (stem,) = texts
+        assert not _language_errors(texts[stem], lang), texts
     assert not (tmp_path / "c").exists()  # nothing computed
 
 
 # -- command line ---------------------------------------------------------------------------
-def test_cli_builds_selected_figures(tmp_path, capsys):
-    rc = main(["figures", "--only", "1", "--lang", "es", "--out", str(tmp_path / "f"), "--quick",
-               "--cache-dir", str(tmp_path / "c")])  # fmt: skip
+@pytest.mark.parametrize("lang", ["es", "en"])
+def test_cli_builds_a_figure_in_its_language(tmp_path, capsys, lang):
+    with _captured_text() as texts:
+        rc = main(["figures", "--only", "1", "--lang", lang, "--out", str(tmp_path / "f"), "--quick",
+                   "--cache-dir", str(tmp_path / "c")])  # fmt: skip
     assert rc == 0
-    assert (tmp_path / "f" / "01_sigmoid_to_step.png").exists()
-    assert (tmp_path / "f" / "01_sigmoid_to_step.pdf").exists()
-    assert "figure:" in capsys.readouterr().out
+    png = tmp_path / "f" / "01_sigmoid_to_step.png"
+    assert png.exists() and png.with_suffix(".pdf").read_bytes().startswith(b"%PDF")
+    assert float(mpimg.imread(png)[..., :3].std()) > BLANK_STD
+    assert capsys.readouterr().out.count("figure:") == 2
+    assert list(texts) == ["01_sigmoid_to_step"]
+    assert not _language_errors(texts["01_sigmoid_to_step"], lang), texts
+
+
+def test_the_language_check_can_fail():
+    # An English label left in a Spanish figure, or a figure with no words of its language, is caught.
+    assert _language_errors([_TEXT["es"]["width"], _TEXT["en"]["test_mse"]], "es")
+    assert _language_errors(["10⁻³", "x"], "es")
+    assert not _language_errors([_TEXT["es"]["width"], "10⁻³"], "es")
 
 
 @pytest.mark.parametrize(

@@ -137,9 +137,13 @@ def test_same_seed_gives_identical_numbers_and_no_recompilation(dataset, small, 
     data, first = trained
     program = make_program(small, 1, WIDTH, data.n_train)
     traces = program.train._cache_size(), program.evaluate._cache_size()
+    compiles = []
+    jax.monitoring.register_event_duration_secs_listener(
+        lambda event, _secs, **_: compiles.append(event) if event.endswith("backend_compile_duration") else None
+    )
     again = train_fmnist(small, data, 1, WIDTH, (0, 1))
     assert (program.train._cache_size(), program.evaluate._cache_size()) == traces  # nothing retraced
-    assert again.compile_seconds < 0.5 * max(first.compile_seconds, 0.2)  # the compiled program is reused
+    assert not compiles  # the compiled programs are reused (counted, not timed)
     for key in first.history:
         np.testing.assert_array_equal(first.history[key], again.history[key])
     np.testing.assert_array_equal(first.predictions, again.predictions)

@@ -3,7 +3,10 @@ programs: same numbers whatever the device count or the grouping.
 
 In float64, so that rounding differences (a sharded ensemble is vectorised
 differently), which a small network trained by Adam amplifies, stay far below
-the tolerance."""
+the tolerance. Several devices are the CPU's host devices
+(``--xla_force_host_platform_device_count``), so these subprocesses run on the
+CPU whatever backend the suite uses; several processes are
+tests/test_distributed.py."""
 
 import json
 import os
@@ -29,6 +32,7 @@ def _sweep(out, devices: int, *extra: str):
     return read_rows(out / "results.csv"), json.loads((out / "manifest.json").read_text())
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("devices", [8])
 def test_results_agree_across_device_counts(tmp_path, devices):
     one, m1 = _sweep(tmp_path / "one", 1)
@@ -43,6 +47,7 @@ def test_results_agree_across_device_counts(tmp_path, devices):
         np.testing.assert_allclose(a, b, rtol=1e-6, atol=1e-12, err_msg=column)
 
 
+@pytest.mark.slow
 def test_results_agree_whatever_the_grouping(tmp_path):
     # One program per width (--bucket-ratio 1: no padding, ensembles of
     # three) against the default buckets (all widths padded to 16 in one
