@@ -9,8 +9,12 @@ from pathlib import Path
 
 
 def _add_args(p) -> None:
-    p.add_argument("--workload", default="all", help="w1, fmnist, scaling or all (default)")
-    p.add_argument("--baseline", help="torch: also time an idiomatic PyTorch CPU loop on the same workload")
+    p.add_argument("--workload", default="all", help="w1, fmnist, scaling, keras or all (default)")
+    p.add_argument(
+        "--baseline",
+        help="torch: also time an idiomatic PyTorch CPU loop (w1, fmnist); keras: run the course programs with "
+        "Keras 3 on JAX too (keras)",
+    )
     p.add_argument("--json", action="store_true", help="print the results as JSON")
     p.add_argument("--quick", action="store_true", help="tiny workloads (a smoke test, not a measurement)")
     p.add_argument("--out", help="directory for the scaling figure (default runs/bench-TIME)")
@@ -21,8 +25,8 @@ def _cmd(args) -> int:
 
     if args.workload not in (*WORKLOADS, "all"):
         raise ValueError(f"unknown workload {args.workload!r}; valid: {', '.join(WORKLOADS)}, all")
-    if args.baseline not in (None, "torch"):
-        raise ValueError(f"unknown baseline {args.baseline!r}; valid: torch")
+    if args.baseline not in (None, "torch", "keras"):
+        raise ValueError(f"unknown baseline {args.baseline!r}; valid: torch, keras")
     out = Path(args.out) if args.out else Path("runs") / f"bench-{datetime.now().strftime('%Y%m%d-%H%M%S')}"
     report = (lambda msg: None) if args.json else (lambda msg: print(f"  {msg}", file=sys.stderr, flush=True))
     results = run_bench(args.workload, baseline=args.baseline, quick=args.quick, out=out, report=report)

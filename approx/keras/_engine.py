@@ -290,3 +290,9 @@ def init_state_program(optimizer: optax.GradientTransformation) -> Callable:
         return state
 
     return jax.jit(init)
+
+
+def clear_programs() -> None:
+    """Drops every cached program (``keras.backend.clear_session``)."""
+    for factory in (evaluate_program, predict_program, fit_program, init_state_program):
+        factory.cache_clear()

@@ -18,8 +18,13 @@ def floatx() -> str:
 
 
 def clear_session(free_memory: bool = True) -> None:
-    """Restarts layer names (``dense``, ``dense_1``, ...) from the beginning, as Keras does."""
+    """Starts names again (``dense``, ``dense_1``, ..., ``precision``, ...) and
+    drops approx.keras's compiled programs, as Keras's ``clear_session`` does."""
+    from approx.keras import _engine, layers
+
     reset_names()
+    _engine.clear_programs()
+    layers._INIT_CACHE.clear()
 
 
 __getattr__ = missing_name("keras.backend", "functions", __all__)

@@ -272,10 +272,10 @@ class LossFunctionWrapper(Loss):
         return {"name": self.name, "reduction": self.reduction, **self._fn_kwargs}
 
 
-def _loss_class(name: str, fn: Callable, doc: str, **defaults):
+def _loss_class(name: str, fn: Callable, doc: str, default_name: str | None = None, **defaults):
     """A Keras loss class over ``fn`` whose keyword options default to ``defaults``."""
 
-    def __init__(self, *args, reduction="sum_over_batch_size", name=snake_case(name), dtype=None, **kwargs):
+    def __init__(self, *args, reduction="sum_over_batch_size", name=default_name or snake_case(name), dtype=None, **kwargs):
         options = dict(defaults)
         for key, value in zip(defaults, args):
             options[key] = value
@@ -310,7 +310,7 @@ MeanSquaredLogarithmicError = _loss_class(
     "MeanSquaredLogarithmicError", mean_squared_logarithmic_error, "Mean squared logarithmic error."
 )
 Poisson = _loss_class("Poisson", poisson, "Poisson negative log-likelihood (rates y_pred > 0, counts y_true).")
-Huber = _loss_class("Huber", huber, "Huber loss with threshold delta (default 1).", delta=1.0)
+Huber = _loss_class("Huber", huber, "Huber loss with threshold delta (default 1).", "huber_loss", delta=1.0)
 LogCosh = _loss_class("LogCosh", log_cosh, "Logarithm of the hyperbolic cosine of the error.")
 KLDivergence = _loss_class("KLDivergence", kl_divergence, "Kullback-Leibler divergence of y_pred from y_true.")
 Hinge = _loss_class("Hinge", hinge, "Hinge loss for labels in {-1, 1} (0/1 converted).")

@@ -33,7 +33,7 @@ import jax.numpy as jnp
 import numpy as np
 
 from approx.keras import losses as _losses
-from approx.keras._subset import missing_name, snake_case
+from approx.keras._subset import missing_name, snake_case, unique_name
 
 __all__ = [
     "AUC", "Accuracy", "BinaryAccuracy", "BinaryCrossentropy", "CategoricalAccuracy", "CategoricalCrossentropy",
@@ -128,7 +128,9 @@ class Metric:
     def __init__(self, name: str | None = None, dtype=None):
         if name is not None and not isinstance(name, str):
             raise ValueError(f"a metric's name must be a string, got {name!r}")
-        self.name = name or snake_case(type(self).__name__)
+        # An object made without a name is named as Keras names it: precision,
+        # precision_1, ... (keras.backend.clear_session starts again).
+        self.name = name or unique_name(snake_case(type(self).__name__))
         self._seen: list[tuple[np.ndarray, np.ndarray]] = []
         self._warned = False
 
@@ -196,6 +198,9 @@ class MeanMetricWrapper(Metric):
 class Mean(Metric):
     """The mean of the values given to ``update_state(values)``."""
 
+    def __init__(self, name: str = "mean", dtype=None):
+        super().__init__(name)
+
     def update_state(self, values, sample_weight=None):
         super().update_state(np.ravel(values), np.ravel(values), sample_weight)
 
@@ -205,6 +210,9 @@ class Mean(Metric):
 
 class Sum(Mean):
     """The sum of the values given to ``update_state(values)``."""
+
+    def __init__(self, name: str = "sum", dtype=None):
+        super().__init__(name)
 
     def compute(self, y_true, y_pred):
         return float(np.sum(y_true))
@@ -269,6 +277,9 @@ class RootMeanSquaredError(Metric):
     """``sqrt(mean((y_true - y_pred) ** 2))`` over the whole set."""
 
     direction = "down"
+
+    def __init__(self, name: str = "root_mean_squared_error", dtype=None):
+        super().__init__(name)
 
     def compute(self, y_true, y_pred):
         return float(np.sqrt(np.mean(np.asarray(MeanSquaredError().compute(y_true, y_pred)))))
@@ -566,7 +577,9 @@ def get(identifier) -> Metric:
         cls = _BY_NAME.get(identifier) or _BY_NAME.get(identifier.lower())
         if cls is None:
             raise ValueError(f"unknown metric {identifier!r}; valid metrics: {', '.join(names())}, or a callable")
-        return cls(name=identifier)
+        metric = cls()  # as Keras: made with its default name, then recorded under the string given
+        metric.name = identifier
+        return metric
     if callable(identifier):
         if identifier in _FUNCTIONS:
             return _FUNCTIONS[identifier]()

@@ -13,10 +13,12 @@ Each optimizer is the Optax chain that applies Keras's update rule:
 
 Keras's ``weight_decay`` on any optimizer is decoupled (``w -= lr * wd * w``),
 ``clipnorm`` clips each gradient's norm, ``clipvalue`` each entry,
-``global_clipnorm`` the norm of all gradients together. One difference:
+``global_clipnorm`` the norm of all gradients together. Two differences:
 Keras adds Adam's ``epsilon`` to ``sqrt(v)`` before the bias correction of the
-step size and Optax after it; with ``epsilon = 1e-7`` the steps differ by less
-than ``1e-7`` relative once ``v`` is not tiny.
+step size and Optax after it (with ``epsilon = 1e-7`` the steps differ by less
+than ``1e-4`` relative over the first steps, and less later); and with
+``amsgrad=True`` Optax keeps the maximum of the bias-corrected second moment,
+Keras of the raw one.
 
 The learning rate is a value of the optimizer's state
 (``optax.inject_hyperparams``), so callbacks can change it between epochs
