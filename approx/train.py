@@ -405,12 +405,15 @@ def make_epoch(
 ) -> Callable:
     """One epoch of minibatch training of one network, as a pure function.
 
-    ``epoch(state, x, y, key) -> (state, batch_losses)``, or ``(state,
-    batch_losses, outputs)`` with ``collect``. The training set (on the
-    device) is permuted with ``key`` and cut into ``ceil(n / batch_size)``
-    batches like Keras, the last one holding the remaining
-    ``n mod batch_size`` examples; ``batch_losses`` ``(n_batches,)`` is each
-    batch's loss over its real examples, before its step.
+    ``epoch(state, x, y, key, order=None, step_keys=None) -> (state,
+    batch_losses)``, or ``(state, batch_losses, outputs)`` with ``collect``.
+    The training set (on the device) is permuted with ``key`` (or taken in
+    the given ``order``, a permutation ``(n,)`` drawn elsewhere) and cut into
+    ``ceil(n / batch_size)`` batches like Keras, the last one holding the
+    remaining ``n mod batch_size`` examples; ``batch_losses``
+    ``(n_batches,)`` is each batch's loss over its real examples, before its
+    step. The forward pass of step ``i`` receives ``step_keys[i]`` when given
+    (any per-step array), else ``fold_in(fold_in(key, 2**31 - 1), i)``.
 
     Args:
       forward: ``forward(params, model_state, x, key, weights) ->
@@ -453,28 +456,31 @@ def make_epoch(
             loss = loss + penalty(params)
         return loss, (model_state, prediction)
 
-    def epoch(state: TrainState, x, y, key):
+    def epoch(state: TrainState, x, y, key, order=None, step_keys=None):
         dtype = jax.tree.leaves(state.params)[0].dtype
-        order = jax.random.permutation(key, n_train) if shuffle else jnp.arange(n_train)
+        if order is None:
+            order = jax.random.permutation(key, n_train) if shuffle else jnp.arange(n_train)
         # Fill the last batch with examples from the start of the order (real,
         # finite data) and weigh them zero.
         order = jnp.concatenate([order, order[: n_batches * batch_size - n_train]])
-        # Randomness inside the forward pass (dropout) comes from a key of its
-        # own, so that the shuffling is the same with and without it.
-        step_root = jax.random.fold_in(key, 0x7FFFFFFF)
+        if step_keys is None:
+            # Randomness inside the forward pass (dropout) comes from a key of
+            # its own, so that the shuffling is the same with and without it.
+            step_root = jax.random.fold_in(key, 0x7FFFFFFF)
+            step_keys = jax.vmap(lambda i: jax.random.fold_in(step_root, i))(jnp.arange(n_batches))
 
         def step(carry, batch):
             params, opt_state, model_state = carry
-            i, idx = batch
+            i, idx, step_key = batch
             weights = (jnp.arange(batch_size) < n_train - i * batch_size).astype(dtype)
             (loss, (model_state, prediction)), grads = jax.value_and_grad(objective, has_aux=True)(
-                params, model_state, x[idx], y[idx], weights, jax.random.fold_in(step_root, i)
+                params, model_state, x[idx], y[idx], weights, step_key
             )
             updates, opt_state = optimizer.update(grads, opt_state, params)
             out = loss if collect is None else (loss, collect(prediction))
             return (optax.apply_updates(params, updates), opt_state, model_state), out
 
-        batches = (jnp.arange(n_batches), order.reshape(n_batches, batch_size))
+        batches = (jnp.arange(n_batches), order.reshape(n_batches, batch_size), step_keys)
         carry = (state.params, state.opt_state, state.model_state)
         (params, opt_state, model_state), out = jax.lax.scan(step, carry, batches)
         losses_, outputs = (out, None) if collect is None else out

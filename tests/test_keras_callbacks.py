@@ -71,6 +71,7 @@ def test_early_stopping_in_a_real_fit_restores_the_best_weights():
     rng = np.random.default_rng(0)
     x = rng.normal(size=(200, 4)).astype(np.float32)
     y = (x[:, 0] > 0).astype(np.float32)
+    keras.backend.clear_session()  # unnamed metric objects are numbered, as in Keras: precision, precision_1, ...
     keras.utils.set_random_seed(0)
     model = keras.Sequential([keras.Input(shape=(4,)), layers.Dense(16, activation="relu"), layers.Dropout(0.3),
                               layers.Dense(1, activation="sigmoid")])  # fmt: skip

@@ -47,7 +47,11 @@ def test_metric_names_resolve_as_keras(identifier, t_shape, p_shape, cls, key):
 
 
 def test_objects_keep_keras_default_names_and_given_names():
+    from approx.keras import backend
+
+    backend.clear_session()
     assert metrics.Precision().name == "precision" and metrics.AUC().name == "auc"
+    assert metrics.Precision().name == "precision_1"  # unnamed objects are numbered, as Keras numbers them
     assert metrics.BinaryAccuracy().name == "binary_accuracy" and metrics.F1Score().name == "f1_score"
     assert metrics.MeanSquaredError().name == "mean_squared_error" and metrics.AUC(name="roc").name == "roc"
     assert metrics.resolve(metrics.Recall(name="r"), (None, 1), (None, 1)).name == "r"
@@ -144,7 +148,7 @@ def test_stateful_use_accumulates_like_keras():
 
 
 def test_undefined_metric_warns_once_and_is_nan():
-    auc = metrics.AUC()
+    auc = metrics.AUC(name="auc")
     y = np.zeros((10, 1), np.float32)
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")

@@ -255,7 +255,7 @@ def test_one_trace_per_fit_shape_not_per_epoch():
         (lambda: keras.Sequential([keras.Input(shape=(2,)), layers.Dense(1)]),
          lambda m: m.compile(loss="mse", metrics=["acuracy"]), "unknown metric 'acuracy'; valid metrics"),
         (lambda: keras.Sequential([keras.Input(shape=(2,)), layers.Dense(1)]),
-         lambda m: m.compile(loss="mse", optimizer="adam", metrics=[keras.metrics.AUC(), keras.metrics.AUC()])
+         lambda m: m.compile(loss="mse", optimizer="adam", metrics=[keras.metrics.AUC(name="a"), keras.metrics.Recall(name="a")])
          or m.fit(np.ones((4, 2)), np.ones(4), verbose=0), "metric names must be distinct"),
         (lambda: keras.Sequential([keras.Input(shape=(2,)), layers.Dense(1)]),
          lambda m: m.fit(np.ones((4, 2)), np.ones(4)), r"call model.compile\("),
@@ -332,7 +332,7 @@ def test_training_metrics_are_exact_whole_epoch_values():
     x, y = _binary(300, seed=3)
     model = keras.Sequential([keras.Input(shape=(3,)), layers.Dense(1, activation="sigmoid")], seed=2)
     model.compile(optimizer=keras.optimizers.SGD(0.0), loss="binary_crossentropy",  # frozen: predictions reproducible
-                  metrics=[keras.metrics.AUC(), keras.metrics.F1Score(average="micro", threshold=0.5)])  # fmt: skip
+                  metrics=[keras.metrics.AUC(name="auc"), keras.metrics.F1Score(average="micro", threshold=0.5)])  # fmt: skip
     history = model.fit(x, y, batch_size=16, epochs=1, verbose=0)
     p = model.predict(x, verbose=0)
     assert history.history["auc"][0] == pytest.approx(roc_auc_score(y, p[:, 0]), abs=1e-12)

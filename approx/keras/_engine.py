@@ -65,6 +65,11 @@ class Structure:
         return tuple(out)
 
     @property
+    def random_layers(self) -> int:
+        """How many layers draw random numbers in training (dropout)."""
+        return sum(op.random for op in self.ops)
+
+    @property
     def output_activation(self) -> Callable | None:
         return getattr(self.ops[-1], "activation", None) if self.ops else None
 
@@ -116,15 +121,19 @@ def plan_loss(loss, structure: Structure) -> LossPlan:
 
 
 def make_forward(structure: Structure, fused: bool) -> Callable:
-    """``forward(params, state, x, key, mask, training) -> (out, state)``; with
-    ``fused`` the last layer's activation is not applied (``out`` are logits)."""
+    """``forward(params, state, x, keys, mask, training) -> (out, state)``; with
+    ``fused`` the last layer's activation is not applied (``out`` are logits).
+    ``keys`` ``(R, 2)`` holds the key data of the ``R`` random layers (dropout),
+    in order, or is ``None`` at inference."""
     n = len(structure.ops)
 
-    def forward(params, state, x, key, mask, training):
+    def forward(params, state, x, keys, mask, training):
         weights = structure.merge(params, state)
-        new = []
+        new, r = [], 0
         for i, (op, w) in enumerate(zip(structure.ops, weights)):
-            k = jax.random.fold_in(key, i) if (op.random and key is not None) else None
+            k = None
+            if op.random and keys is not None:
+                k, r = make_key(keys[r]), r + 1
             call = op.pre if (fused and i == n - 1) else op
             x, w = call(w, x, training, k, mask)
             new.append(w)
@@ -212,16 +221,19 @@ def evaluate_program(structure: Structure, plan: LossPlan, n: int) -> Callable:
 
 @functools.lru_cache(maxsize=64)
 def predict_program(structure: Structure, n: int, training: bool = False) -> Callable:
-    """``predict(params, state, x, key) -> outputs`` (``training`` runs dropout with ``key``)."""
+    """``predict(params, state, x, keys) -> outputs``; ``training`` runs
+    dropout with the key data ``keys`` ``(R, 2)`` (folded with each chunk's start)."""
     forward = make_forward(structure, False)
 
-    def part(params, state, x, key, start):
+    def part(params, state, x, keys, start):
         mask = jnp.ones(x.shape[:1], x.dtype)
-        return forward(params, state, x, jax.random.fold_in(key, start), mask, training)[0]
+        if not training:
+            return forward(params, state, x, None, mask, False)[0]
+        keys = jax.vmap(lambda k: jax.random.key_data(jax.random.fold_in(make_key(k), start)))(keys)
+        return forward(params, state, x, keys, mask, True)[0]
 
-    def predict(params, state, x, path):
-        key = make_key(path)
-        return _chunked(lambda x, s: part(params, state, x, key, s), n, min(n, CHUNK))(x)
+    def predict(params, state, x, keys):
+        return _chunked(lambda x, s: part(params, state, x, keys, s), n, min(n, CHUNK))(x)
 
     return jax.jit(predict, compiler_options=compiler_options())
 
@@ -237,14 +249,16 @@ def fit_program(
     outputs: bool,
     n_val: int,
 ) -> Callable:
-    """``run(state, x, y, key, epoch, x_val, y_val) -> (state, out)``: one epoch.
+    """``run(state, x, y, order, step_keys, x_val, y_val) -> (state, out)``: one epoch.
 
     ``state`` is an :class:`approx.train.TrainState` whose ``params`` and
-    ``model_state`` are the model's trained and other weights. ``out``:
-    ``loss`` (the batch losses' mean weighted by batch size, as Keras's
-    progress bar ends an epoch), ``diverged``, with ``outputs`` the training
-    examples' outputs ``(n, ...)`` in data order, with ``n_val > 0`` the
-    validation ``val_loss`` (and ``val_outputs``).
+    ``model_state`` are the model's trained and other weights; ``order`` is
+    the epoch's permutation of the training examples and ``step_keys``
+    ``(n_batches, R, 2)`` the key data of each step's random layers (both
+    drawn on the host). ``out``: ``loss`` (the batch losses' mean weighted by
+    batch size, as Keras's progress bar ends an epoch), ``diverged``, with
+    ``outputs`` the training examples' outputs ``(n, ...)`` in data order,
+    with ``n_val > 0`` the validation ``val_loss`` (and ``val_outputs``).
     """
     forward = make_forward(structure, plan.fused)
     activation = structure.output_activation if plan.fused else None
@@ -263,8 +277,8 @@ def fit_program(
     sizes = np.asarray([size] * (n_batches - 1) + [n - size * (n_batches - 1)], np.float32)
     evaluate = make_evaluate(structure, plan, n_val) if n_val else None
 
-    def run(state, x, y, path, index, x_val, y_val):
-        result = epoch(state, x, y, jax.random.fold_in(make_key(path), index))
+    def run(state, x, y, order, step_keys, x_val, y_val):
+        result = epoch(state, x, y, None, order=order, step_keys=step_keys)
         state, batch_losses = result[0], result[1]
         out = {"loss": jnp.dot(batch_losses, jnp.asarray(sizes, batch_losses.dtype)) / n, "diverged": state.diverged}
         if outputs:

@@ -15,6 +15,7 @@ value, so models of the same structure share compiled programs.
 
 from __future__ import annotations
 
+import hashlib
 import math
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -364,8 +365,8 @@ class Layer:
         x = jnp.asarray(inputs, FLOATX)
         if not self.built:
             self.declare(tuple(x.shape[1:]))
-            draw_weights([self], [key_path(*next_stream(), INIT)])
-        key = make_key(key_path(*next_stream(), PREDICT)) if training else None
+            draw_weights([self], key_data(*next_stream(), INIT))
+        key = make_key(key_data(*next_stream(), PREDICT)) if training else None
         y, _ = self.op()(tuple(v.value for v in self._variables), x, training, key, jnp.ones(x.shape[:1], x.dtype))
         return y
 
@@ -636,26 +637,32 @@ class BatchNormalization(Layer):
 
 
 # -- keys -------------------------------------------------------------------------------------------
-# A key is named on the host by a path of integers ``(seed, i, j, ...)`` and
-# made inside the compiled program that uses it, ``fold_in(...fold_in(key(seed),
-# i)..., j)``: no eager random operation (each would compile a small program of
-# its own the first time it runs).
-KEY_PATH = 4  # entries of every path: (seed, stream, kind, index)
+# Randomness is named on the host by a path of integers (seed, stream, kind,
+# index, ...) and hashed there into a ``jax.random`` key's data (threefry's two
+# 32-bit words), so no key needs to be folded inside a compiled program: every
+# ``fold_in`` is a threefry hash, and every hash in a program costs XLA on a CPU
+# a few tenths of a second of compilation. The training data's order per
+# epoch is drawn on the host from the same path (NumPy's counter-based Philox
+# generator), as Keras shuffles on the host, at no cost in compilation.
+def _digest(path, size: int) -> bytes:
+    data = np.asarray([int(p) for p in path], np.int64).tobytes()
+    return hashlib.blake2b(data, digest_size=size, person=b"approx.keras").digest()
 
 
-def key_path(*path: int) -> np.ndarray:
-    """``path`` as the ``uint32`` array a program turns into a key (zero-padded)."""
-    out = np.zeros(KEY_PATH, np.uint32)
-    out[: len(path)] = path
-    return out
+def key_data(*path: int) -> np.ndarray:
+    """The ``uint32[2]`` data of the threefry key that ``path`` names."""
+    return np.frombuffer(_digest(path, 8), np.uint32).copy()
 
 
-def make_key(path) -> jax.Array:
-    """Inside a program: the key a :func:`key_path` names."""
-    key = jax.random.key(path[0])
-    for i in range(1, KEY_PATH):
-        key = jax.random.fold_in(key, path[i])
-    return key
+def make_key(data) -> jax.Array:
+    """The key whose data :func:`key_data` made (inside or outside a program)."""
+    return jax.random.wrap_key_data(data, impl="threefry2x32")
+
+
+def host_order(n: int, *path: int) -> np.ndarray:
+    """A permutation of ``range(n)`` drawn on the host from ``path`` (int32)."""
+    rng = np.random.Generator(np.random.Philox(key=int.from_bytes(_digest(path, 16), "little")))
+    return rng.permutation(n).astype(np.int32)
 
 
 class _SeedState:
@@ -676,23 +683,31 @@ def next_stream() -> tuple[int, int]:
     return _SeedState.seed, _SeedState.count
 
 
-# Kinds of keys under one model's ``(seed, stream)``.
+# Kinds of randomness under one model's ``(seed, stream)``.
 INIT, FIT, PREDICT = 1, 2, 3
 
 
 # -- drawing initial weights ------------------------------------------------------------------
-def draw_weights(layers: Sequence[Layer], paths: Sequence[np.ndarray]) -> None:
-    """Gives every weight of ``layers`` its initial value,
-    ``initializer(fold_in(key, weight index), shape)`` with the layer's key
-    (named by ``paths``), drawn by one compiled program (cached by the
-    weights' initializers and shapes) on the host
-    (:func:`approx.backend.on_init_device`)."""
+def draw_weights(layers: Sequence[Layer], key: np.ndarray) -> None:
+    """Gives every weight of ``layers`` its initial value.
+
+    One compiled program (cached by the weights' initializers and shapes, run
+    on the host: :func:`approx.backend.on_init_device`) draws one uniform
+    vector from ``key`` for all of them, and each built-in initializer
+    transforms its slice (see :mod:`approx.keras.initializers`); a seeded
+    initializer draws from its own seed, and a function ``fn(shape, dtype)``
+    is called as it is.
+    """
     specs = tuple(tuple((v.initializer, v.shape) for v in layer._variables) for layer in layers)
     if not any(specs):
         return
-    values = _init_program(specs)(np.stack(paths))
+    values = _init_program(specs)(key)
     for layer, layer_values in zip(layers, values):
         for variable, value in zip(layer._variables, layer_values):
+            if not isinstance(variable.initializer, _initializers.Initializer):
+                value = jnp.asarray(np.asarray(variable.initializer(variable.shape, "float32"), np.float32))
+                if value.shape != variable.shape:
+                    raise ValueError(f"the initializer of {variable.path} returned shape {value.shape}, not {variable.shape}")
             variable._value = value
 
 
@@ -700,24 +715,43 @@ _INIT_CACHE: dict = {}
 
 
 def _init_program(specs: tuple) -> Callable:
-    """``run(paths) -> values``: the compiled draw of ``specs``' weights, cached."""
+    """``run(key) -> values``: the compiled draw of ``specs``' weights, cached."""
     if specs in _INIT_CACHE:
         return _INIT_CACHE[specs]
+    shared = [
+        (i, j, math.prod(shape))
+        for i, layer_specs in enumerate(specs)
+        for j, (init, shape) in enumerate(layer_specs)
+        if isinstance(init, _initializers.Initializer) and init.random and init.seed is None
+    ]
+    total = sum(size for _, _, size in shared)
 
-    def draw(paths):
+    def draw(data):
+        u = _initializers.uniform_draw(make_key(data), (total,), FLOATX) if total else None
+        slices, offset = {}, 0
+        for i, j, size in shared:
+            slices[i, j] = u[offset : offset + size]
+            offset += size
         out = []
         for i, layer_specs in enumerate(specs):
-            key = make_key(paths[i])
-            out.append(tuple(init(jax.random.fold_in(key, j), shape, FLOATX) for j, (init, shape) in enumerate(layer_specs)))
+            values = []
+            for j, (init, shape) in enumerate(layer_specs):
+                if not isinstance(init, _initializers.Initializer):
+                    values.append(jnp.zeros(shape, FLOATX))  # a function, called on the host after
+                elif (i, j) in slices:
+                    values.append(init.sample(slices[i, j].reshape(shape), shape, FLOATX))
+                else:
+                    values.append(init(None, shape, FLOATX))  # seeded, or not random
+            out.append(tuple(values))
         return tuple(out)
 
     compiled = []
 
-    def run(paths):
+    def run(data):
         with on_init_device():
             if not compiled:
-                compiled.append(jax.jit(draw).lower(paths).compile(compiler_options=INIT_COMPILER_OPTIONS))
-            values = compiled[0](paths)
+                compiled.append(jax.jit(draw).lower(data).compile(compiler_options=INIT_COMPILER_OPTIONS))
+            values = compiled[0](data)
         return to_compute_device(values)
 
     _INIT_CACHE[specs] = run

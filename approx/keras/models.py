@@ -42,7 +42,10 @@ from approx.keras import metrics as _metrics
 from approx.keras import optimizers as _optimizers
 from approx.keras._subset import NotInSubsetError, missing_name, unique_name
 from approx.keras import layers as _layers
-from approx.keras.layers import FIT, INIT, PREDICT, _ASSIGNMENTS, _FUNCTIONAL, InputLayer, KerasTensor, Layer, draw_weights, key_path, next_stream
+from approx.keras.layers import (
+    FIT, INIT, PREDICT, _ASSIGNMENTS, _FUNCTIONAL, InputLayer, KerasTensor, Layer, draw_weights, host_order, key_data,
+    next_stream,
+)  # fmt: skip
 
 __all__ = ["Model", "Sequential", "clone_model", "load_model", "model_from_config", "save_model"]
 
@@ -246,7 +249,7 @@ class Sequential(Layer):
         leaves = [layer for layer, _ in self._leaves()]
         fresh = [layer for layer in leaves if any(v._value is None for v in layer._variables)]
         if fresh:
-            draw_weights(fresh, [self._key_path(INIT, leaves.index(layer)) for layer in fresh])
+            draw_weights(fresh, key_data(*self._path(INIT, *(leaves.index(layer) for layer in fresh))))
         self.built = True
         self._mark_nested_built()
 
@@ -274,11 +277,18 @@ class Sequential(Layer):
     def declare(self, input_shape):  # as a layer of another model
         self._declare(tuple(input_shape))
 
-    def _key_path(self, kind: int, index: int) -> np.ndarray:
-        """The path of this model's key ``index`` of ``kind`` (weights, fits, predictions)."""
+    def _path(self, kind: int, *index: int) -> tuple[int, ...]:
+        """The path naming this model's randomness ``index`` of ``kind`` (weights, fits, predictions)."""
         if self._stream is None:
             self._stream = (self._seed, 0) if self._seed is not None else next_stream()
-        return key_path(*self._stream, kind, index)
+        return (*self._stream, kind, *index)
+
+    def _step_keys(self, path: tuple, steps: int, random_layers: int) -> np.ndarray:
+        """Key data ``(steps, random_layers, 2)`` for the random layers of each step, drawn on the host."""
+        if not random_layers:
+            return np.zeros((steps, 0, 2), np.uint32)
+        rng = np.random.Generator(np.random.Philox(key=int.from_bytes(key_data(*path).tobytes() * 2, "little")))
+        return rng.integers(0, 2**32, size=(steps, random_layers, 2), dtype=np.uint32)
 
     def _build_if_known(self) -> None:
         """Builds the model when its input shape is declared (Keras builds it then too)."""
@@ -574,7 +584,7 @@ class Sequential(Layer):
             structure, transform, plan, min(batch_size, n), n, bool(shuffle), bool(metrics), len(x_val) if has_val else 0
         )
         state = self._state_for(structure, transform)
-        key = key_path(seed, 0, FIT, 0) if seed is not None else self._key_path(FIT, self._fits)
+        fit_path = (seed, 0, FIT, 0) if seed is not None else self._path(FIT, self._fits)
         self._fits += 1
         x_dev, y_dev = jax.device_put(x), jax.device_put(y)
         xv_dev, yv_dev = (jax.device_put(x_val), jax.device_put(y_val)) if has_val else (None, None)
@@ -602,7 +612,9 @@ class Sequential(Layer):
                 if self._seen != _ASSIGNMENTS[0]:
                     self._state_for(structure, transform)
                 t0 = time.perf_counter()
-                state, out = run(self._train_state, x_dev, y_dev, key, np.int32(epoch), xv_dev, yv_dev)
+                order = host_order(n, *fit_path, epoch) if shuffle else np.arange(n, dtype=np.int32)
+                step_keys = self._step_keys((*fit_path, epoch), steps, structure.random_layers)
+                state, out = run(self._train_state, x_dev, y_dev, order, step_keys, xv_dev, yv_dev)
                 self._train_state = state
                 self._write_back(structure, state.params, state.model_state)
                 if deferred:
@@ -707,7 +719,8 @@ class Sequential(Layer):
         rows = _bucket(len(x))
         program = _engine.predict_program(structure, rows, bool(training))
         self._predictions += bool(training)
-        return program(params, model_state, _pad_rows(x, rows), self._key_path(PREDICT, self._predictions))[: len(x)]
+        keys = self._step_keys(self._path(PREDICT, self._predictions), 1, structure.random_layers)[0]
+        return program(params, model_state, _pad_rows(x, rows), keys)[: len(x)]
 
     def __call__(self, inputs, training: bool = False):
         """The outputs as a JAX array (``training=True`` applies dropout and batch statistics)."""
