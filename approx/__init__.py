@@ -20,7 +20,9 @@ from approx.models import MLP, count_params
 from approx.sweep import run_sweep
 from approx.targets import Target, as_target, grid, make_target, sample_uniform
 from approx.train import TrainConfig, make_epoch_fn, make_run_fn
-from approx.workflow import Dense, History, Sequential
+from approx.keras import Sequential
+from approx.keras.callbacks import History
+from approx.keras.layers import Dense
 
 __version__ = "0.1.0"
 

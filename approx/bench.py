@@ -13,6 +13,10 @@ Workloads:
   epochs: a training epoch after compilation, its evaluation, and the whole
   run with compilation, in cold rounds interleaved with the PyTorch baseline.
 * ``scaling`` - time per run against width and against the number of seeds.
+* ``keras`` - the course programs with ``approx.keras`` (and, with
+  ``--baseline keras``, with Keras 3 on JAX in the same process) and a
+  784-128-10 Fashion-MNIST epoch against its ceiling (see
+  :mod:`approx.bench_keras`).
 
 The ceiling is the rate (FLOP/s) of a single large fused forward+backward
 pass of the same arithmetic: for the sweep, one sigmoid layer as wide as all
@@ -469,7 +473,10 @@ def plot_scaling(by_width, by_seeds, stem: Path, backend: str = "cpu") -> list[P
         return save_figure(fig, stem)
 
 
-WORKLOADS = {"w1": bench_w1, "fmnist": bench_fmnist, "scaling": bench_scaling}
+from approx.bench_keras import bench_keras_front, format_keras  # noqa: E402 (defined on top of this module)
+
+WORKLOADS = {"w1": bench_w1, "fmnist": bench_fmnist, "scaling": bench_scaling, "keras": bench_keras_front}
+BASELINES = {"torch": ("w1", "fmnist"), "keras": ("keras",)}
 
 
 def run_bench(workload: str = "all", *, baseline: str | None = None, quick: bool = False, out: Path | None = None, report=print) -> list[BenchResult]:
@@ -477,8 +484,12 @@ def run_bench(workload: str = "all", *, baseline: str | None = None, quick: bool
     for name in names:
         if name not in WORKLOADS:
             raise ValueError(f"unknown workload {name!r}; valid: {', '.join(WORKLOADS)}, all")
-    if baseline not in (None, "torch"):
-        raise ValueError(f"unknown baseline {baseline!r}; valid: torch")
+    if baseline not in (None, *BASELINES):
+        raise ValueError(f"unknown baseline {baseline!r}; valid: {', '.join(BASELINES)}")
+    if baseline == "keras":
+        from approx.bench_keras import import_keras
+
+        import_keras()
     if baseline == "torch":
         try:
             import torch  # noqa: F401
@@ -489,7 +500,7 @@ def run_bench(workload: str = "all", *, baseline: str | None = None, quick: bool
         if name == "scaling":
             results.append(bench_scaling(quick, out, report))
         else:
-            results.append(WORKLOADS[name](quick, baseline, report))
+            results.append(WORKLOADS[name](quick, baseline if name in BASELINES.get(baseline, ()) else None, report))
     return results
 
 
@@ -537,6 +548,8 @@ def format_results(results: list[BenchResult]) -> str:
                 lines.append(f"fmnist speedup over PyTorch (rounds interleaved): {e['speedup']:.2f}x per training epoch, "
                              f"{e['speedup_with_eval']:.2f}x per epoch with evaluation, "
                              f"{e['speedup_five_epochs_with_compile']:.2f}x over {e['epochs']} epochs with evaluation and compile")  # fmt: skip
+        if r.workload == "keras":
+            lines += format_keras(r)
         if r.workload == "scaling":
             for row in e["by_width"]:
                 lines.append(f"scaling: width {row['width']:>5} x 4 seeds: {row['per_run_s'] * 1e3:8.1f} ms per run")

@@ -9,11 +9,12 @@ from pathlib import Path
 
 
 def _add_args(p) -> None:
-    p.add_argument("--workload", metavar="w1|fmnist|scaling|all", default="all", help="what to time (default all)")
+    p.add_argument("--workload", metavar="w1|fmnist|scaling|keras|all", default="all", help="what to time (default all)")
     p.add_argument(
         "--baseline",
-        metavar="torch",
-        help="also time an idiomatic PyTorch CPU loop on the same workload (pip install 'approx[bench]')",
+        metavar="torch|keras",
+        help="torch: also time an idiomatic PyTorch CPU loop (w1, fmnist); keras: also run the course programs with "
+        "Keras 3 on JAX, side by side (keras); pip install 'approx[bench]'",
     )
     p.add_argument("--json", action="store_true", help="print the results as JSON")
     p.add_argument("--quick", action="store_true", help="tiny workloads (a smoke test, not a measurement)")
@@ -28,10 +29,10 @@ def _cmd(args) -> int:
 
     if args.workload not in (*WORKLOADS, "all"):
         raise CLIError(f"unknown workload {args.workload!r}; valid: {', '.join(WORKLOADS)}, all")
-    if args.baseline not in (None, "torch"):
-        raise CLIError(f"unknown baseline {args.baseline!r}; valid: torch")
-    if args.baseline == "torch" and importlib.util.find_spec("torch") is None:
-        raise CLIError("--baseline torch needs PyTorch: pip install 'approx[bench]'")
+    if args.baseline not in (None, "torch", "keras"):
+        raise CLIError(f"unknown baseline {args.baseline!r}; valid: torch, keras")
+    if args.baseline is not None and importlib.util.find_spec(args.baseline) is None:
+        raise CLIError(f"--baseline {args.baseline} needs {args.baseline}: pip install 'approx[bench]'")
     out = Path(args.out) if args.out else Path("runs") / f"bench-{datetime.now().strftime('%Y%m%d-%H%M%S')}"
     report = (lambda msg: None) if args.json else (lambda msg: print(f"  {msg}", file=sys.stderr, flush=True))
     results = run_bench(args.workload, baseline=args.baseline, quick=args.quick, out=out, report=report)

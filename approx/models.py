@@ -36,6 +36,7 @@ __all__ = [
     "INIT_SCHEMES",
     "MLP",
     "Affine",
+    "affine",
     "count_params",
     "get_activation",
     "activation_name",
@@ -177,23 +178,33 @@ def _spread_first_layer(key, in_dim, width, active_width, dtype, slope_scale):
 SMALL_FAN_IN = 8
 
 
+def affine(x: jax.Array, kernel: jax.Array, bias: jax.Array | None = None) -> jax.Array:
+    """``x @ kernel + bias`` over the last axis of ``x`` (``(..., fan_in)``), with
+    ``kernel`` ``(fan_in, fan_out)`` and ``bias`` ``(fan_out,)`` or ``None``.
+
+    Up to :data:`SMALL_FAN_IN` inputs the product is a sum of broadcast
+    products, which XLA on CPU runs several times faster than a dot with a
+    tiny contraction."""
+    fan_in = kernel.shape[0]
+    lead = (1,) * (x.ndim - 1)
+    if fan_in <= SMALL_FAN_IN:
+        z = x[..., 0:1] * kernel[0].reshape(lead + (-1,))
+        for i in range(1, fan_in):
+            z = z + x[..., i : i + 1] * kernel[i].reshape(lead + (-1,))
+    else:
+        z = x @ kernel
+    return z if bias is None else z + bias.reshape(lead + (-1,))
+
+
 class Affine(nnx.Module):
-    """``x @ kernel + bias`` with ``kernel`` ``(fan_in, fan_out)``, ``bias`` ``(fan_out,)``."""
+    """``x @ kernel + bias`` with ``kernel`` ``(fan_in, fan_out)``, ``bias`` ``(fan_out,)`` (see :func:`affine`)."""
 
     def __init__(self, kernel: jax.Array, bias: jax.Array):
         self.kernel = nnx.Param(kernel)
         self.bias = nnx.Param(bias)
 
     def __call__(self, x: jax.Array) -> jax.Array:
-        kernel = self.kernel[...]
-        fan_in = kernel.shape[0]
-        if fan_in <= SMALL_FAN_IN:
-            z = x[:, 0:1] * kernel[0][None, :]
-            for i in range(1, fan_in):
-                z = z + x[:, i : i + 1] * kernel[i][None, :]
-        else:
-            z = x @ kernel
-        return z + self.bias[...][None, :]
+        return affine(x, self.kernel[...], self.bias[...])
 
 
 class MLP(nnx.Module):

@@ -1,7 +1,7 @@
 """The course's three worked examples, end to end: data, a Keras-style fit, metrics, figures.
 
 Each scenario builds its data with ``jax.random`` from one seed, trains a
-:class:`approx.workflow.Sequential` network, and writes into one directory:
+:class:`approx.keras.Sequential` network, and writes into one directory:
 
 * ``metrics.csv``: ``split,metric,value`` for the train, validation and test
   sets (and, for regression, the error against the noiseless target);
@@ -51,7 +51,11 @@ from approx.config import ConfigError, config_from_mapping
 from approx.models import ACTIVATIONS
 from approx.results import atomic_write, new_manifest
 from approx.targets import TARGET_NAMES, make_target
-from approx.workflow import OPTIMIZER_NAMES, Dense, Sequential, to_categorical
+from approx.keras import Sequential
+from approx.keras import metrics as _keras_metrics
+from approx.keras import optimizers as _optimizers
+from approx.keras.layers import Dense
+from approx.keras.utils import to_categorical
 
 __all__ = [
     "KINDS",
@@ -69,6 +73,14 @@ __all__ = [
 ]
 
 HIDDEN_ACTIVATIONS = tuple(a for a in ACTIVATIONS if a != "softmax")
+# Keras's optimizers by name, and SGD with (Nesterov) momentum 0.9.
+OPTIMIZER_NAMES = ("adam", "adamw", "sgd", "momentum", "nesterov", "rmsprop", "adagrad")
+
+
+def _optimizer(name: str, lr: float) -> _optimizers.Optimizer:
+    if name in ("momentum", "nesterov"):
+        return _optimizers.SGD(lr, momentum=0.9, nesterov=name == "nesterov")
+    return _optimizers.get(name).from_config({**_optimizers.get(name).get_config(), "learning_rate": lr})
 BINARY_DATASETS = ("moons", "circles")
 MULTICLASS_DATASETS = ("blobs", "spirals")
 
@@ -438,7 +450,7 @@ def _fit(model: Sequential, config, x, y):
 def _split_rows(model: Sequential, sets: Mapping[str, tuple[np.ndarray, np.ndarray]]) -> list[dict[str, Any]]:
     rows = []
     for split, (x, y) in sets.items():
-        for metric, value in model.evaluate(x, y, return_dict=True).items():
+        for metric, value in model.evaluate(x, y, return_dict=True, verbose=0).items():
             rows.append({"split": split, "metric": metric, "value": value})
     return rows
 
@@ -456,10 +468,13 @@ def _run_binary(config: BinaryConfig, out: Path, lang: str):
     (x, labels), (x_test, labels_test) = _classification_data(config, jax.random.key(config.seed))
     x, y, x_test, y_test = (np.asarray(a, np.float32) for a in (x, labels, x_test, labels_test))
     model = _build_model(config, 1, "sigmoid")
-    model.compile(optimizer=config.optimizer, loss="binary_crossentropy", metrics=["accuracy", "precision", "recall", "f1", "auc"], learning_rate=config.lr)  # fmt: skip
+    model.compile(
+        optimizer=_optimizer(config.optimizer, config.lr), loss="binary_crossentropy",
+        metrics=["accuracy", "precision", "recall", _keras_metrics.F1Score(average="micro", threshold=0.5, name="f1"), "auc"],
+    )  # fmt: skip
     history = _fit(model, config, x, y)
     rows = _split_rows(model, {**_train_val(config, x, y), "test": (x_test, y_test)})
-    scores = model.predict(x_test)[:, 0]
+    scores = model.predict(x_test, verbose=0)[:, 0]
     figures = []
     figures += plot_decision_regions(model, x_test, y_test.astype(int), out / "decision_regions", lang=lang)
     figures += plot_roc(y_test, scores, out / "roc_curve", lang=lang)
@@ -473,10 +488,13 @@ def _run_multiclass(config: MulticlassConfig, out: Path, lang: str):
     labels, labels_test = np.asarray(labels), np.asarray(labels_test)
     y, y_test = to_categorical(labels, config.classes), to_categorical(labels_test, config.classes)
     model = _build_model(config, config.classes, "softmax")
-    model.compile(optimizer=config.optimizer, loss="categorical_crossentropy", metrics=["accuracy", "f1"], learning_rate=config.lr)  # fmt: skip
+    model.compile(
+        optimizer=_optimizer(config.optimizer, config.lr), loss="categorical_crossentropy",
+        metrics=["accuracy", _keras_metrics.F1Score(average="macro", name="f1")],
+    )  # fmt: skip
     history = _fit(model, config, x, y)
     rows = _split_rows(model, {**_train_val(config, x, y), "test": (x_test, y_test)})
-    cm = _metrics.confusion_matrix(labels_test, model.predict(x_test), num_classes=config.classes)
+    cm = _metrics.confusion_matrix(labels_test, model.predict(x_test, verbose=0), num_classes=config.classes)
     figures = []
     figures += plot_decision_regions(
         model, x_test, labels_test, out / "class_regions", lang=lang, title_key="scn_class_regions"
@@ -502,12 +520,12 @@ def _run_regression(config: RegressionConfig, out: Path, lang: str):
         (x[config.n_samples :], y[config.n_samples :]),
     )
     model = _build_model(config, 1, "linear")
-    model.compile(optimizer=config.optimizer, loss="mse", metrics=["mae"], learning_rate=config.lr)
+    model.compile(optimizer=_optimizer(config.optimizer, config.lr), loss="mse", metrics=["mae"])
     history = _fit(model, config, x, y)
     rows = _split_rows(model, {**_train_val(config, x, y), "test": (x_test, y_test)})
     # The approximation error proper: against the noiseless target on a fine grid.
     grid = np.linspace(0.0, 1.0, 2001, dtype=np.float32)[:, None]
-    error = model.predict(grid)[:, 0] - np.asarray(target(jnp.asarray(grid)))
+    error = model.predict(grid, verbose=0)[:, 0] - np.asarray(target(jnp.asarray(grid)))
     rows += [
         {"split": "target", "metric": "mse", "value": float(np.mean(error**2))},
         {"split": "target", "metric": "sup_error", "value": float(np.max(np.abs(error)))},
@@ -612,7 +630,7 @@ def plot_decision_regions(
 
     axis = np.linspace(0.0, 1.0, resolution, dtype=np.float32)
     g1, g2 = np.meshgrid(axis, axis)
-    probs = model.predict(np.stack([g1.ravel(), g2.ravel()], axis=1))
+    probs = model.predict(np.stack([g1.ravel(), g2.ravel()], axis=1), verbose=0)
     k = max(2, probs.shape[1])
     colors = list(plots.PALETTE[:k])
     with plots.lecture_style():
@@ -705,7 +723,7 @@ def plot_regression_fit(model, target: Callable, x, y, stem, *, lang: str = "en"
             label=plots.text("scn_target", lang),
         )
         ax.plot(
-            grid[:, 0], model.predict(grid)[:, 0], "--", color=plots.PALETTE[1], label=plots.text("scn_network", lang)
+            grid[:, 0], model.predict(grid, verbose=0)[:, 0], "--", color=plots.PALETTE[1], label=plots.text("scn_network", lang)
         )
         ax.set_xlim(0, 1)
         ax.set_xlabel(plots.text("scn_x", lang))

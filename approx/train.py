@@ -44,6 +44,9 @@ __all__ = [
     "make_run_fn",
     "make_epoch_fn",
     "epoch_batches",
+    "graphdef_forward",
+    "make_epoch",
+    "per_example_losses",
     "per_example_mean",
     "ensemble_vmap",
     "init_train_state",
@@ -209,13 +212,16 @@ def fit_output_layer(graphdef, params, x, y, masks=None):
 
 class TrainState(NamedTuple):
     """What flows through the loop: parameters, optimiser state, the step,
-    the last finite loss, and whether the run has diverged."""
+    the last finite loss, whether the run has diverged, and the variables a
+    forward pass updates without gradients (``model_state``: batch
+    normalisation's moving statistics; ``None`` for most networks)."""
 
     params: object
     opt_state: object
     step: jax.Array
     last_loss: jax.Array
     diverged: jax.Array
+    model_state: object = None
 
 
 class RunResult(NamedTuple):
@@ -227,9 +233,18 @@ class RunResult(NamedTuple):
     diverged: jax.Array  # bool
 
 
-def init_train_state(params, optimizer: optax.GradientTransformation) -> TrainState:
+def init_train_state(params, optimizer: optax.GradientTransformation, model_state=None, *, flat: bool = False) -> TrainState:
+    """The state before the first step; with ``flat`` the optimiser's state is
+    that of one flat vector of all the parameters (see :func:`make_epoch`)."""
     dtype = jax.tree.leaves(params)[0].dtype
-    return TrainState(params, optimizer.init(params), jnp.zeros((), jnp.int32), jnp.asarray(jnp.inf, dtype), jnp.zeros((), bool))
+    return TrainState(
+        params,
+        optimizer.init(ravel_pytree(params)[0] if flat else params),
+        jnp.zeros((), jnp.int32),
+        jnp.asarray(jnp.inf, dtype),
+        jnp.zeros((), bool),
+        model_state,
+    )
 
 
 def _sum_finite(tree) -> jax.Array:
@@ -326,24 +341,32 @@ def make_run_fn(graphdef, config: TrainConfig, loss_fn: Callable = mean_squared_
     return jax.jit(ensemble_vmap(one, (0, 0, None, None, 0)))
 
 
-def per_example_mean(loss_fn: Callable) -> Callable:
-    """``weighted(y_true, y_pred, weights) -> scalar``: the weighted mean over
-    samples of ``loss_fn``'s value on each sample alone.
+def per_example_losses(loss_fn: Callable) -> Callable:
+    """``losses(y_true, y_pred) -> (b,)``: ``loss_fn``'s value on each sample alone.
 
     approx's losses follow Keras's contract: a mean over samples of a
     per-sample loss (Keras's ``sum_over_batch_size`` reduction). Evaluating
     ``loss_fn`` on each sample (``vmap`` over batches of one) recovers the
-    per-sample losses for any such function, named or user-written, so a
-    batch padded with zero-weight samples has exactly the loss and gradient
-    of the unpadded batch. ``weights`` is ``(b,)`` with a positive sum.
+    per-sample losses for any such function, named or user-written.
     """
 
     def one(y_true, y_pred):
         return loss_fn(y_true[None], y_pred[None])
 
+    return jax.vmap(one)
+
+
+def per_example_mean(loss_fn: Callable) -> Callable:
+    """``weighted(y_true, y_pred, weights) -> scalar``: the weighted mean over
+    samples of ``loss_fn``'s value on each sample alone (see
+    :func:`per_example_losses`), so that a batch padded with zero-weight
+    samples has exactly the loss and gradient of the unpadded batch.
+    ``weights`` is ``(b,)`` with a positive sum.
+    """
+    losses = per_example_losses(loss_fn)
+
     def weighted(y_true, y_pred, weights):
-        losses = jax.vmap(one)(y_true, y_pred)
-        return jnp.sum(weights * losses) / jnp.sum(weights)
+        return jnp.sum(weights * losses(y_true, y_pred)) / jnp.sum(weights)
 
     return weighted
 
@@ -359,6 +382,143 @@ def epoch_batches(n_train: int, batch_size: int) -> tuple[int, int]:
     return -(-n_train // batch_size), batch_size
 
 
+def graphdef_forward(graphdef) -> Callable:
+    """The :func:`make_epoch` forward of a Flax NNX network: ``graphdef``
+    applied to the parameters; no randomness, no model state."""
+    apply = make_apply(graphdef)
+
+    def forward(params, model_state, x, key, weights):
+        del key, weights
+        return apply(params, x), model_state
+
+    return forward
+
+
+def make_epoch(
+    forward: Callable,
+    optimizer: optax.GradientTransformation,
+    losses: Callable,
+    batch_size: int,
+    n_train: int,
+    shuffle: bool = True,
+    *,
+    penalty: Callable | None = None,
+    collect: Callable | None = None,
+    flat: bool = False,
+) -> Callable:
+    """One epoch of minibatch training of one network, as a pure function.
+
+    ``epoch(state, x, y, key, order=None, step_keys=None) -> (state,
+    batch_losses)``, or ``(state, batch_losses, outputs)`` with ``collect``.
+    The training set (on the device) is permuted with ``key`` (or taken in
+    the given ``order``, a permutation ``(n,)`` drawn elsewhere) and cut into
+    ``ceil(n / batch_size)`` batches like Keras, the last one holding the
+    remaining ``n mod batch_size`` examples; ``batch_losses``
+    ``(n_batches,)`` is each batch's loss over its real examples, before its
+    step. The forward pass of step ``i`` receives ``step_keys[i]`` when given
+    (any per-step array), else ``fold_in(fold_in(key, 2**31 - 1), i)``.
+
+    Args:
+      forward: ``forward(params, model_state, x, key, weights) ->
+        (prediction, model_state)`` in training mode; ``key`` is the step's
+        random key (dropout), ``weights`` ``(b,)`` marks the batch's real
+        examples (1) and its padding (0), for layers that pool over the
+        batch (batch normalisation).
+      losses: ``losses(y_true, prediction) -> (b,)``, per-example losses
+        (see :func:`per_example_losses`); a batch's loss is their weighted
+        mean.
+      penalty: ``penalty(params) -> scalar`` added to every batch's loss
+        (weight regularisation), or ``None``.
+      collect: ``collect(prediction) -> (b, ...)``: per-example outputs
+        gathered over the epoch and returned in the training set's order
+        ``(n, ...)`` (each example's output from the step that trained on it,
+        the values Keras's training metrics see), or ``None``.
+      flat: the optimiser steps one flat vector of all the parameters
+        (``ravel_pytree``; the state from ``init_train_state(..., flat=True)``):
+        the same arithmetic element by element in fewer, larger kernels, which
+        XLA compiles faster. Only for optimisers that act element by element
+        (or on the global norm): a per-array norm clip would become global.
+
+    All batches run under one ``lax.scan`` of one step: the last, partial
+    batch is filled up to ``batch_size`` with examples of weight zero, so
+    it has exactly the loss and gradient of the partial batch. A separate
+    step for the partial batch would be a second copy of the step in the
+    program, and twice its compile time.
+
+    Divergence is checked once per epoch, not per step (a per-step check
+    over gradients and parameters with a select over the optimiser state
+    costs a fifth of an epoch): a network whose batch losses or parameters
+    are not all finite at the end of the epoch goes back to its state at
+    the start of the epoch, is flagged ``diverged``, and stays there in later
+    epochs. A non-finite gradient or optimiser state shows up there too, as
+    it makes the next parameters (and so the next loss) non-finite. ``step``
+    counts the optimiser steps kept and ``last_loss`` is the last batch loss
+    of the last kept epoch.
+    """
+    n_batches, batch_size = epoch_batches(n_train, batch_size)
+
+    def objective(params, model_state, xb, yb, wb, key):
+        prediction, model_state = forward(params, model_state, xb, key, wb)
+        loss = jnp.sum(wb * losses(yb, prediction)) / jnp.sum(wb)
+        if penalty is not None:
+            loss = loss + penalty(params)
+        return loss, (model_state, prediction)
+
+    def epoch(state: TrainState, x, y, key, order=None, step_keys=None):
+        dtype = jax.tree.leaves(state.params)[0].dtype
+        if order is None:
+            order = jax.random.permutation(key, n_train) if shuffle else jnp.arange(n_train)
+        # Fill the last batch with examples from the start of the order (real,
+        # finite data) and weigh them zero.
+        order = jnp.concatenate([order, order[: n_batches * batch_size - n_train]])
+        if step_keys is None:
+            # Randomness inside the forward pass (dropout) comes from a key of
+            # its own, so that the shuffling is the same with and without it.
+            step_root = jax.random.fold_in(key, 0x7FFFFFFF)
+            step_keys = jax.vmap(lambda i: jax.random.fold_in(step_root, i))(jnp.arange(n_batches))
+
+        def step(carry, batch):
+            params, opt_state, model_state = carry
+            i, idx, step_key = batch
+            weights = (jnp.arange(batch_size) < n_train - i * batch_size).astype(dtype)
+            (loss, (model_state, prediction)), grads = jax.value_and_grad(objective, has_aux=True)(
+                params, model_state, x[idx], y[idx], weights, step_key
+            )
+            out = loss if collect is None else (loss, collect(prediction))
+            if flat:
+                vector, unravel = ravel_pytree(params)
+                updates, opt_state = optimizer.update(ravel_pytree(grads)[0], opt_state, vector)
+                return (unravel(optax.apply_updates(vector, updates)), opt_state, model_state), out
+            updates, opt_state = optimizer.update(grads, opt_state, params)
+            return (optax.apply_updates(params, updates), opt_state, model_state), out
+
+        batches = (jnp.arange(n_batches), order.reshape(n_batches, batch_size), step_keys)
+        carry = (state.params, state.opt_state, state.model_state)
+        (params, opt_state, model_state), out = jax.lax.scan(step, carry, batches)
+        losses_, outputs = (out, None) if collect is None else out
+        ok = ~state.diverged & _sum_finite((losses_, params))
+        keep = lambda new, old: jax.tree.map(lambda a, b: jnp.where(ok, a, b), new, old)  # noqa: E731
+        new_state = TrainState(
+            params=keep(params, state.params),
+            # A member whose epoch failed is frozen from then on (ok needs
+            # ~diverged): every later epoch's parameters are discarded, so its
+            # optimiser state needs no going back (a select per optimiser
+            # array less; it halves the compilation of a small model's epoch).
+            opt_state=opt_state,
+            step=jnp.where(ok, state.step + n_batches, state.step),
+            last_loss=jnp.where(ok, losses_[-1], state.last_loss),
+            diverged=~ok,
+            model_state=keep(model_state, state.model_state),
+        )
+        if collect is None:
+            return new_state, losses_
+        gathered = outputs.reshape(n_batches * batch_size, *outputs.shape[2:])[:n_train]
+        in_order = jnp.zeros_like(gathered).at[order[:n_train]].set(gathered, unique_indices=True)
+        return new_state, losses_, in_order
+
+    return epoch
+
+
 @functools.lru_cache(maxsize=64)
 def make_epoch_fn(
     graphdef,
@@ -367,69 +527,17 @@ def make_epoch_fn(
     batch_size: int,
     n_train: int,
     shuffle: bool = True,
+    flat: bool = False,
 ) -> Callable:
-    """A jitted ``epoch(states, x, y, keys) -> (states, batch_losses)``.
+    """A jitted ``epoch(states, x, y, keys) -> (states, batch_losses)`` over an ensemble.
 
-    One epoch of minibatch training for every ensemble member: the training
-    set (on the device) is permuted with the member's key and cut into
-    ``ceil(n / batch_size)`` batches like Keras, the last one holding the
-    remaining ``n mod batch_size`` examples. ``states`` is a vmapped
-    :class:`TrainState`; ``batch_losses`` is ``(E, n_batches)``, each the
-    mean loss over the batch's real examples before its step.
-
-    All batches run under one ``lax.scan`` of one compiled step: the last,
-    partial batch is filled up to ``batch_size`` with examples of weight zero
-    and the loss is the weighted mean of per-example losses
-    (:func:`per_example_mean`), which equals the mean over the real examples.
-    A separate step for the partial batch would be a second copy of the
-    step in the program (about 0.35 s more compilation on CPU for 784-256-10).
-
-    Divergence is checked once per epoch, not per step (a per-step check
-    over gradients and parameters, with a select over parameters and
-    optimiser state, cost about 20 % of an epoch on CPU): a member whose
-    batch losses or parameters are not all finite at the end of the epoch
-    goes back to its parameters and optimiser state at the start of the
-    epoch, is flagged ``diverged``, and stays frozen at them in later
-    epochs. A non-finite gradient or optimiser state shows up there too, as
-    it makes the next parameters (and so the next loss) non-finite. ``step``
-    counts the optimiser steps kept and ``last_loss`` is the last batch loss
-    of the last kept epoch.
+    :func:`make_epoch` for a Flax NNX network (``graphdef``) and a loss
+    ``loss_fn(y_true, y_pred) -> scalar`` that is a mean over samples,
+    ``vmap``ped over the members of ``states`` (a vmapped
+    :class:`TrainState`, made with ``init_train_state(..., flat=flat)``) and
+    ``keys`` ``(E,)``; the data are shared. ``batch_losses`` is ``(E, n_batches)``.
     """
-    n_batches, batch_size = epoch_batches(n_train, batch_size)
-    apply = make_apply(graphdef)
-    weighted_loss = per_example_mean(loss_fn)
-
-    def objective(p, xb, yb, wb):
-        return weighted_loss(yb, apply(p, xb), wb)
-
-    def one(state: TrainState, x, y, key):
-        dtype = jax.tree.leaves(state.params)[0].dtype
-        order = jax.random.permutation(key, n_train) if shuffle else jnp.arange(n_train)
-        # Fill the last batch with examples from the start of the order (real,
-        # finite data) and weigh them zero.
-        order = jnp.concatenate([order, order[: n_batches * batch_size - n_train]])
-
-        def step(carry, batch):
-            params, opt_state = carry
-            i, idx = batch
-            weights = (jnp.arange(batch_size) < n_train - i * batch_size).astype(dtype)
-            loss, grads = jax.value_and_grad(objective)(params, x[idx], y[idx], weights)
-            updates, opt_state = optimizer.update(grads, opt_state, params)
-            return (optax.apply_updates(params, updates), opt_state), loss
-
-        batches = (jnp.arange(n_batches), order.reshape(n_batches, batch_size))
-        (params, opt_state), losses = jax.lax.scan(step, (state.params, state.opt_state), batches)
-        ok = ~state.diverged & _sum_finite((losses, params))
-        keep = lambda new, old: jax.tree.map(lambda a, b: jnp.where(ok, a, b), new, old)  # noqa: E731
-        new_state = TrainState(
-            params=keep(params, state.params),
-            opt_state=keep(opt_state, state.opt_state),
-            step=jnp.where(ok, state.step + n_batches, state.step),
-            last_loss=jnp.where(ok, losses[-1], state.last_loss),
-            diverged=~ok,
-        )
-        return new_state, losses
-
+    one = make_epoch(graphdef_forward(graphdef), optimizer, per_example_losses(loss_fn), batch_size, n_train, shuffle, flat=flat)
     return jax.jit(ensemble_vmap(one, (0, None, None, 0)))
 
 

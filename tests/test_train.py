@@ -247,8 +247,9 @@ def test_epoch_matches_a_plain_loop_of_optax_steps(loss, n, batch_size, seeds, s
 
 def test_epoch_divergence_goes_back_to_the_epoch_start_and_freezes():
     """A member whose loss overflows is flagged at the end of the epoch, gets
-    back its parameters and optimiser state from the start of the epoch and
-    keeps them; its neighbour in the ensemble trains on."""
+    back its parameters from the start of the epoch and keeps them (its
+    optimiser state is not restored: nothing it steps is kept); its neighbour
+    in the ensemble trains on."""
     from approx.train import init_train_state, make_epoch_fn
 
     graphdef, params = _epoch_setup(2)
@@ -264,7 +265,7 @@ def test_epoch_divergence_goes_back_to_the_epoch_start_and_freezes():
         states, losses = epoch(states, x, y, keys)
         assert np.isfinite(losses[0]).all() and not np.isfinite(losses[1]).all()
         np.testing.assert_array_equal(states.diverged, [False, True])
-        now, then = jax.tree.leaves((states.params, states.opt_state)), jax.tree.leaves((start.params, start.opt_state))
+        now, then = jax.tree.leaves(states.params), jax.tree.leaves(start.params)
         for a, b in zip(now, then):
             np.testing.assert_array_equal(a[1], b[1])  # frozen at the start
             assert np.isfinite(a).all()
