@@ -310,8 +310,7 @@ def _program(
     n_batches, _ = epoch_batches(n_train, batch_size)
     opt = make_optimizer(optimizer, lr, total_steps=epochs * n_batches, schedule=schedule, weight_decay=weight_decay)
     loss_fn = functools.partial(cross_entropy, label_smoothing=label_smoothing)
-    # The optimiser steps one flat vector (same numbers, a shorter compilation).
-    run_epoch = make_epoch_fn(graphdef, opt, loss_fn, batch_size, n_train, flat=True)
+    run_epoch = make_epoch_fn(graphdef, opt, loss_fn, batch_size, n_train)
     apply = make_apply(graphdef)
     evaluate_one = functools.partial(_evaluate_one, apply)
 
@@ -319,7 +318,7 @@ def _program(
         key = jax.random.fold_in(jax.random.fold_in(jax.random.key(seed), depth), width)
         model_key, shuffle_key = jax.random.split(key)
         params = nnx.state(_model(IN_DIM, depth, width, activation, model_key, dtype))
-        return init_train_state(params, opt, flat=True), shuffle_key
+        return init_train_state(params, opt), shuffle_key
 
     def train(states, keys, index, data: DeviceData):
         epoch_keys = jax.vmap(jax.random.fold_in, in_axes=(0, None))(keys, index)

@@ -228,7 +228,7 @@ def test_one_trace_per_fit_shape_not_per_epoch():
     model.compile(optimizer="adam", loss="mse")
     model.fit(x, y, epochs=1, batch_size=16, verbose=0)
     program = _engine.fit_program(model._structure(), model.optimizer.transform,
-                                  _engine.plan_loss(model.loss, model._structure()), 16, 64, True, False, 0, True)  # fmt: skip
+                                  _engine.plan_loss(model.loss, model._structure()), 16, 64, True, False, 0)  # fmt: skip
     before = program._cache_size()
     model.fit(x, y, epochs=5, batch_size=16, verbose=0)
     twin = keras.Sequential([keras.Input(shape=(1,)), layers.Dense(7, activation="sigmoid"), layers.Dense(1)])

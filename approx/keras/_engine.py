@@ -248,7 +248,6 @@ def fit_program(
     shuffle: bool,
     outputs: bool,
     n_val: int,
-    flat: bool = False,
 ) -> Callable:
     """``run(state, x, y, order, step_keys, x_val, y_val) -> (state, out)``: one epoch.
 
@@ -272,7 +271,7 @@ def fit_program(
         collect = activation if activation is not None else (lambda out: out)
     epoch = _train.make_epoch(
         train_forward, optimizer, plan.per_example(), batch_size, n, shuffle,
-        penalty=make_penalty(structure), collect=collect, flat=flat,
+        penalty=make_penalty(structure), collect=collect,
     )  # fmt: skip
     n_batches, size = _train.epoch_batches(n, batch_size)
     sizes = np.asarray([size] * (n_batches - 1) + [n - size * (n_batches - 1)], np.float32)
@@ -294,14 +293,12 @@ def fit_program(
 
 
 @functools.lru_cache(maxsize=64)
-def init_state_program(optimizer: optax.GradientTransformation, flat: bool = False) -> Callable:
-    """``(params, model_state, learning_rate) -> TrainState``, compiled once per
-    optimizer (``flat``: the optimiser's state of one flat vector, as
-    :func:`fit_program` with ``flat`` steps it)."""
+def init_state_program(optimizer: optax.GradientTransformation) -> Callable:
+    """``(params, model_state, learning_rate) -> TrainState``, compiled once per optimizer."""
     from approx.keras.optimizers import set_learning_rate
 
     def init(params, model_state, learning_rate):
-        state = _train.init_train_state(params, optimizer, model_state, flat=flat)
+        state = _train.init_train_state(params, optimizer, model_state)
         if learning_rate is not None:
             state = state._replace(opt_state=set_learning_rate(state.opt_state, learning_rate))
         return state

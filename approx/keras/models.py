@@ -379,8 +379,7 @@ class Sequential(Layer):
         owner = (structure, transform)
         if self._train_state is None or self._state_owner != owner:
             lr = self.optimizer._lr if self.optimizer._schedule is None else None
-            program = _engine.init_state_program(transform, self.optimizer.elementwise)
-            self._train_state = program(params, model_state, lr)
+            self._train_state = _engine.init_state_program(transform)(params, model_state, lr)
             self._state_owner = owner
         elif self._seen != _ASSIGNMENTS[0]:
             self._train_state = self._train_state._replace(params=params, model_state=model_state)
@@ -581,11 +580,9 @@ class Sequential(Layer):
         plan = _engine.plan_loss(self.loss, structure)
         n, has_val = len(x), x_val is not None
         transform = self.optimizer.transform
-        flat = self.optimizer.elementwise
         run = _engine.fit_program(
-            structure, transform, plan, min(batch_size, n), n, bool(shuffle), bool(metrics), len(x_val) if has_val else 0,
-            flat,
-        )  # fmt: skip
+            structure, transform, plan, min(batch_size, n), n, bool(shuffle), bool(metrics), len(x_val) if has_val else 0
+        )
         state = self._state_for(structure, transform)
         fit_path = (seed, 0, FIT, 0) if seed is not None else self._path(FIT, self._fits)
         self._fits += 1
@@ -817,9 +814,6 @@ class _OptaxOptimizer(_optimizers.Optimizer):
     def transform(self):
         return self._tx
 
-    @property
-    def elementwise(self) -> bool:
-        return False  # an arbitrary transformation may treat arrays one by one
 
     @property
     def learning_rate(self):

@@ -102,12 +102,6 @@ class Optimizer:
         clip = (self.clipnorm, self.clipvalue, self.global_clipnorm)
         return _transform(type(self), tuple(sorted(self.options.items())), self.weight_decay, clip, self._schedule)
 
-    @property
-    def elementwise(self) -> bool:
-        """Whether the update acts element by element (or on the global norm):
-        then the compiled step may update one flat vector of all the weights."""
-        return self.clipnorm is None
-
     # -- the live learning rate ---------------------------------------------------------------
     def _bind(self, read: Callable, write: Callable) -> None:
         self._live, self._set_live = read, write
