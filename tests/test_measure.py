@@ -130,7 +130,9 @@ def _dense_search(gap, dim, seed=0):
     return best
 
 
-@pytest.mark.parametrize("dim, depth", [(3, 1), (4, 1), (3, 2)])
+@pytest.mark.parametrize(
+    "dim, depth", [(3, 1), pytest.param(4, 1, marks=pytest.mark.slow), pytest.param(3, 2, marks=pytest.mark.slow)]
+)
 def test_sup_search_in_higher_dimension_is_a_certified_lower_bound_close_to_a_dense_search(x64, dim, depth):
     graphdef, params, masks = _networks(dim, depth=depth)
     x_test = held_out_points(jax.random.key(1), 2048, dim, jnp.float64)
@@ -160,7 +162,7 @@ def test_sup_search_in_higher_dimension_is_a_certified_lower_bound_close_to_a_de
         np.testing.assert_allclose(got["test_l1"][member], np.mean(np.abs(err)), rtol=1e-12)
 
 
-@pytest.mark.parametrize("dim", [3, 5])
+@pytest.mark.parametrize("dim", [3, pytest.param(5, marks=pytest.mark.slow)])
 def test_sup_search_finds_a_closed_form_maximum(x64, dim):
     """g = 0 against a Gaussian bump of height 1 at an interior point c:
     the sup is exactly 1, reached only at c, which no starting point hits."""
