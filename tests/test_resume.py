@@ -188,16 +188,16 @@ elif where == "before-rows":  # block after group k's networks, before its rows 
     results.append_rows = append_rows
 
 try:
+    from approx.config import FMNISTConfig, SweepConfig, config_from_mapping
+
     if kind == "sweep":
-        from approx.config import SweepConfig
         from approx.sweep import run_sweep
 
-        run_sweep(SweepConfig(**json.loads(settings)), out, resume=resume == "1", figures=False)
+        run_sweep(config_from_mapping(SweepConfig, json.loads(settings)), out, resume=resume == "1", figures=False)
     else:
-        from approx.config import FMNISTConfig
         from approx.fmnist import run_fmnist
 
-        run_fmnist(FMNISTConfig(**json.loads(settings)), out, resume=resume == "1", figures=False)
+        run_fmnist(config_from_mapping(FMNISTConfig, json.loads(settings)), out, resume=resume == "1", figures=False)
 except KeyboardInterrupt:
     sys.exit(130)
 """
