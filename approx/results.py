@@ -20,11 +20,12 @@ a JSON string with what rebuilds the network without the manifest
 ``depth``, ``width``, ``seed``, ``dtype`` and the experiment's identifying
 settings). Other arrays may sit beside them (a later format may add training
 snapshots); readers keep them in :attr:`Network.extras`. A network is written
-atomically (temporary file, ``fsync``, ``rename``, directory ``fsync``)
-*before* its run's row is appended, and the row is what marks a run finished,
-so after any kill every row has its network; a network without a row (killed
-between the two) is removed when the directory is resumed, and the run,
-trained again, writes it anew. :func:`load_network` reads one back as a
+atomically (temporary file, ``rename``) and made durable (``fsync``, or one
+``sync()`` per group of runs on Linux) *before* its run's row is appended,
+and the row is what marks a run finished, so after any kill or power loss
+every row has its network; a network without a row (killed between the two)
+is removed when the directory is resumed, and the run, trained again, writes
+it anew. :func:`load_network` reads one back as a
 callable evaluated in NumPy float64.
 
 This module never imports JAX: it is what analysis and plotting read.
@@ -213,15 +214,41 @@ def new_manifest(kind: str, config: Mapping[str, Any], **fields: Any) -> dict[st
     }
 
 
-def _atomic_write(path: Path, data: bytes, *, sync_dir: bool = True) -> None:
+def _atomic_write(path: Path, data: bytes, *, sync: bool = True) -> None:
+    """Writes a temporary file and renames it over ``path``: a kill leaves
+    the old file or the new one, never part of one. With ``sync`` the file
+    and its directory are ``fsync``ed (durable against power loss);
+    without, the caller makes a batch durable at once (:func:`_sync_files`)."""
     tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
     with open(tmp, "wb") as f:
         f.write(data)
         f.flush()
-        os.fsync(f.fileno())
+        if sync:
+            os.fsync(f.fileno())
     os.replace(tmp, path)
-    if sync_dir:
+    if sync:
         _fsync_dir(path.parent)
+
+
+def _sync_files(paths: Sequence[Path]) -> None:
+    """Makes freshly written (and renamed) files durable. On Linux one
+    ``sync()``, which returns once everything is on disk, costs one journal
+    commit instead of one per file: measured on ext4, 36 small networks in
+    12-40 ms instead of 180-330 ms with an ``fsync`` each (W1 writes 36).
+    Elsewhere (``sync`` may return early) each file and folder is ``fsync``ed."""
+    if not paths:
+        return
+    if sys.platform.startswith("linux"):
+        os.sync()
+        return
+    for path in paths:
+        fd = os.open(path, os.O_RDONLY)
+        try:
+            os.fsync(fd)
+        finally:
+            os.close(fd)
+    for folder in {p.parent for p in paths}:
+        _fsync_dir(folder)
 
 
 def _fsync_dir(path: Path) -> None:
@@ -432,17 +459,17 @@ def _network_arrays(network: Network) -> dict[str, np.ndarray]:
     return arrays
 
 
-def _write_network(path: Path, network: Network, *, sync_dir: bool) -> None:
+def _write_network(path: Path, network: Network, *, sync: bool) -> None:
     buf = io.BytesIO()
     np.savez(buf, **_network_arrays(network))
     path.parent.mkdir(parents=True, exist_ok=True)
-    _atomic_write(path, buf.getvalue(), sync_dir=sync_dir)
+    _atomic_write(path, buf.getvalue(), sync=sync)
 
 
 def write_network(path: str | Path, network: Network) -> None:
     """Saves ``network`` to ``path`` (``.npz``) atomically: temporary file,
     ``fsync``, ``rename``, directory ``fsync``."""
-    _write_network(Path(path), network, sync_dir=True)
+    _write_network(Path(path), network, sync=True)
 
 
 def read_network(path: str | Path) -> Network:
@@ -650,20 +677,21 @@ class RunDirectory:
     # -- writing -------------------------------------------------------------
     def append(self, rows: Sequence[Mapping[str, Any]], networks: Sequence[Network] | None = None) -> None:
         """Appends finished runs: their networks first (``networks[i]`` is
-        the network of ``rows[i]``, each written atomically, then one
-        ``fsync`` of ``networks/``), then the rows in one ``write`` of whole
-        lines and an ``fsync``. The row marks a run finished, so a kill at
-        any point leaves no row without its network. Ctrl-C is held until
-        all is written."""
+        the network of ``rows[i]``; each written to a temporary file and
+        renamed into place, then all made durable at once, see
+        :func:`_sync_files`), then the rows in one ``write`` of whole lines
+        and an ``fsync``. The row marks a run finished, so a kill or a power
+        loss at any point leaves no row without its network. Ctrl-C is held
+        until all is written."""
         with deferred_interrupt():
             if networks is not None:
                 if len(networks) != len(rows):
                     raise ValueError(f"{len(networks)} networks for {len(rows)} rows")
+                paths = []
                 for row, network in zip(rows, networks):
-                    path = network_path(self.path, row["depth"], row["width"], row["seed"])
-                    _write_network(path, network, sync_dir=False)
-                if networks:
-                    _fsync_dir(self.path / NETWORKS_DIR)
+                    paths.append(network_path(self.path, row["depth"], row["width"], row["seed"]))
+                    _write_network(paths[-1], network, sync=False)
+                _sync_files(paths)
             append_rows(self.csv_path, self.columns, rows)
 
     def update_manifest(self, **fields: Any) -> None:

@@ -566,13 +566,15 @@ def run_sweep(
                 config, bucket, data, tgt, mesh, inits.get(bucket.depth), programs=programs,
                 keep_networks=config.save_networks,
             )  # fmt: skip
+            t_write = time.perf_counter()
             store.append(rows, networks)  # networks first: a row marks its run finished
+            write_s = time.perf_counter() - t_write
             compile_s += c
             run_s += r
             widths = sorted({run.width for run in bucket.runs})
             bucket_log.append(
                 {"depth": bucket.depth, "padded_width": bucket.width, "widths": widths, "runs": len(bucket.runs),
-                 "compile_s": round(c, 3), "run_s": round(r, 3)}
+                 "compile_s": round(c, 3), "run_s": round(r, 3), "write_s": round(write_s, 4)}
             )  # fmt: skip
             report(
                 f"[{i}/{len(buckets)}] depth {bucket.depth}, widths {','.join(map(str, widths))}: "
