@@ -58,7 +58,7 @@ __all__ = [
     "NETWORK_ACTIVATIONS",
     "NETWORK_FORMAT_VERSION",
     "Network",
-    "NetworkFileError",
+    "NetworkError",
     "RunDirectory",
     "RunDirError",
     "SWEEP_COLUMNS",
@@ -348,8 +348,9 @@ NETWORK_ACTIVATIONS: dict[str, Callable[[np.ndarray], np.ndarray]] = {
 }
 
 
-class NetworkFileError(ValueError):
-    """A saved network is missing or is not a valid approx network file."""
+class NetworkError(ValueError):
+    """A network that cannot be built (layers that do not fit, an unknown
+    activation), or a saved one that is missing or not a valid file."""
 
 
 @dataclass(frozen=True, eq=False)
@@ -376,17 +377,17 @@ class Network:
 
     def __post_init__(self):
         if self.activation not in NETWORK_ACTIVATIONS:
-            raise NetworkFileError(
+            raise NetworkError(
                 f"unknown activation {self.activation!r}; valid: {', '.join(NETWORK_ACTIVATIONS)}"
             )
         if not self.kernels or len(self.kernels) != len(self.biases):
-            raise NetworkFileError(f"a network needs as many biases as kernels (at least one), got {len(self.kernels)} and {len(self.biases)}")
+            raise NetworkError(f"a network needs as many biases as kernels (at least one), got {len(self.kernels)} and {len(self.biases)}")
         fan_in = None
         for i, (k, b) in enumerate(zip(self.kernels, self.biases)):
             if k.ndim != 2 or b.shape != (k.shape[1],):
-                raise NetworkFileError(f"layer {i}: kernel {k.shape} and bias {b.shape} do not fit (kernel (fan_in, fan_out), bias (fan_out,))")
+                raise NetworkError(f"layer {i}: kernel {k.shape} and bias {b.shape} do not fit (kernel (fan_in, fan_out), bias (fan_out,))")
             if fan_in is not None and k.shape[0] != fan_in:
-                raise NetworkFileError(f"layer {i}: kernel {k.shape} does not take the previous layer's {fan_in} outputs")
+                raise NetworkError(f"layer {i}: kernel {k.shape} does not take the previous layer's {fan_in} outputs")
             fan_in = k.shape[1]
 
     @property
@@ -479,33 +480,33 @@ def read_network(path: str | Path) -> Network:
         with np.load(path, allow_pickle=False) as f:
             arrays = {k: f[k] for k in f.files}
     except FileNotFoundError:
-        raise NetworkFileError(f"no network file {str(path)!r}") from None
+        raise NetworkError(f"no network file {str(path)!r}") from None
     except (OSError, ValueError, EOFError) as e:  # not a zip, a torn file, or an object array
-        raise NetworkFileError(f"{str(path)!r} is not an approx network file ({_first_line(e)})") from None
+        raise NetworkError(f"{str(path)!r} is not an approx network file ({_first_line(e)})") from None
     try:
         meta = json.loads(str(arrays.pop("meta")))
     except (KeyError, json.JSONDecodeError):
-        raise NetworkFileError(f"{str(path)!r} is not an approx network file (no readable 'meta')") from None
+        raise NetworkError(f"{str(path)!r} is not an approx network file (no readable 'meta')") from None
     if not isinstance(meta, dict) or meta.get("format") != NETWORK_FORMAT:
-        raise NetworkFileError(f"{str(path)!r} is not an approx network file (format {meta.get('format') if isinstance(meta, dict) else meta!r})")
+        raise NetworkError(f"{str(path)!r} is not an approx network file (format {meta.get('format') if isinstance(meta, dict) else meta!r})")
     version = meta.get("version")
     if not isinstance(version, int) or not 1 <= version <= NETWORK_FORMAT_VERSION:
-        raise NetworkFileError(
+        raise NetworkError(
             f"{str(path)!r} has network format version {version!r}; this approx reads versions 1..{NETWORK_FORMAT_VERSION}"
         )
     layers = len(meta.get("widths", ())) + 1
     names = [(f"kernel_{i}", f"bias_{i}") for i in range(layers)]
     missing = [n for pair in names for n in pair if n not in arrays]
     if missing:
-        raise NetworkFileError(f"{str(path)!r} lacks arrays {missing}")
+        raise NetworkError(f"{str(path)!r} lacks arrays {missing}")
     kernels = tuple(arrays.pop(k) for k, _ in names)
     biases = tuple(arrays.pop(b) for _, b in names)
     try:
         network = Network(kernels, biases, meta.get("activation", ""), meta, arrays)
-    except NetworkFileError as e:
-        raise NetworkFileError(f"{str(path)!r}: {e}") from None
+    except NetworkError as e:
+        raise NetworkError(f"{str(path)!r}: {e}") from None
     if list(network.widths) != list(meta["widths"]) or network.dim != meta.get("dim"):
-        raise NetworkFileError(f"{str(path)!r}: arrays of widths {list(network.widths)} and dim {network.dim} disagree with its meta")
+        raise NetworkError(f"{str(path)!r}: arrays of widths {list(network.widths)} and dim {network.dim} disagree with its meta")
     return network
 
 
@@ -528,7 +529,7 @@ def load_network(run_dir: str | Path, width: int, seed: int = 0, depth: int = 1)
     Returns a :class:`Network`: call it on ``(n, d)`` points for ``g(x)``
     in NumPy float64; ``.params``, ``.kernels``, ``.biases`` are its
     parameters at the run's true width and ``.meta`` its metadata. A
-    missing network raises :class:`NetworkFileError` (a ``ValueError``)
+    missing network raises :class:`NetworkError` (a ``ValueError``)
     naming the networks that exist.
 
     >>> net = load_network("runs/sweep", width=64)          # doctest: +SKIP
@@ -539,11 +540,11 @@ def load_network(run_dir: str | Path, width: int, seed: int = 0, depth: int = 1)
         return read_network(path)
     have = saved_networks(run_dir)
     if not have:
-        raise NetworkFileError(
+        raise NetworkError(
             f"{str(run_dir)!r} holds no saved networks (not a run directory, a sweep run with --no-params, "
             "or one written before networks were saved)"
         )
-    raise NetworkFileError(
+    raise NetworkError(
         f"no saved network for depth {depth}, width {width}, seed {seed} in {str(run_dir)!r}; saved: {_describe(have)}"
     )
 
@@ -651,13 +652,15 @@ class RunDirectory:
     def _drop_unfinished_networks(self, done: set[tuple[str, ...]]) -> None:
         """Removes networks whose run has no row (killed between the network
         and the row: the run is trained again and writes it anew) and
-        temporary files of writes that a kill cut short."""
+        temporary files of writes that a kill cut short (here and in the
+        directory's folders)."""
         folder = self.path / NETWORKS_DIR
         names = ("depth", "width", "seed")
         finished = set()
         if all(n in self.key_columns for n in names):
             finished = {tuple(int(k[self.key_columns.index(n)]) for n in names) for k in done}
-        stale = [tmp for where in (self.path, folder) if where.is_dir() for tmp in where.glob(".*.tmp")]
+        folders = [self.path, *(p for p in self.path.iterdir() if p.is_dir())]  # networks/, predictions/
+        stale = [tmp for where in folders for tmp in where.glob(".*.tmp")]
         stale += [network_path(self.path, *key) for key in saved_networks(self.path) if key not in finished]
         for p in stale:
             p.unlink(missing_ok=True)

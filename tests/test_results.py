@@ -26,7 +26,7 @@ from approx.models import ACTIVATIONS, MLP
 from approx.results import (
     NETWORK_ACTIVATIONS,
     Network,
-    NetworkFileError,
+    NetworkError,
     RunDirectory,
     RunDirError,
     load_network,
@@ -139,10 +139,10 @@ def test_load_network_finds_runs_and_names_what_exists(tmp_path):
     assert saved_networks(tmp_path) == [(1, 2, 0), (1, 2, 1), (1, 8, 0), (1, 8, 1), (2, 4, 0)]
     assert load_network(tmp_path, 8, seed=1).widths == (8,)
     assert load_network(tmp_path, 4, depth=2).widths == (4, 4)
-    with pytest.raises(NetworkFileError, match=r"no saved network for depth 1, width 64, seed 0 .*saved: depth 1: widths 2,8 x seeds 0-1; depth 2: widths 4 x seeds 0") as e:
+    with pytest.raises(NetworkError, match=r"no saved network for depth 1, width 64, seed 0 .*saved: depth 1: widths 2,8 x seeds 0-1; depth 2: widths 4 x seeds 0") as e:
         load_network(tmp_path, 64)
     assert isinstance(e.value, ValueError)
-    with pytest.raises(NetworkFileError, match="holds no saved networks"):
+    with pytest.raises(NetworkError, match="holds no saved networks"):
         load_network(tmp_path / "elsewhere", 8)
 
 
@@ -155,25 +155,25 @@ def test_read_network_refuses_what_is_not_a_network(tmp_path):
         np.savez(path, **{k: v for k, v in (arrays | changes).items() if v is not None})
         return path
 
-    with pytest.raises(NetworkFileError, match="not an approx network file"):
+    with pytest.raises(NetworkError, match="not an approx network file"):
         read_network(save("pickled", snapshots=np.array([{"a": 1}], dtype=object)))  # never unpickled
     (tmp_path / "text.npz").write_text("hello")
-    with pytest.raises(NetworkFileError, match="not an approx network file"):
+    with pytest.raises(NetworkError, match="not an approx network file"):
         read_network(tmp_path / "text.npz")
-    with pytest.raises(NetworkFileError, match="no readable 'meta'"):
+    with pytest.raises(NetworkError, match="no readable 'meta'"):
         read_network(save("nometa", meta=None))
     meta = json.loads(str(arrays["meta"]))
-    with pytest.raises(NetworkFileError, match="format version 7; this approx reads versions 1..1"):
+    with pytest.raises(NetworkError, match="format version 7; this approx reads versions 1..1"):
         read_network(save("future", meta=np.asarray(json.dumps(meta | {"version": 7}))))
-    with pytest.raises(NetworkFileError, match="format 'other'"):
+    with pytest.raises(NetworkError, match="format 'other'"):
         read_network(save("other", meta=np.asarray(json.dumps(meta | {"format": "other"}))))
-    with pytest.raises(NetworkFileError, match=r"lacks arrays \['bias_1'\]"):
+    with pytest.raises(NetworkError, match=r"lacks arrays \['bias_1'\]"):
         read_network(save("missing", bias_1=None))
-    with pytest.raises(NetworkFileError, match="do not fit"):
+    with pytest.raises(NetworkError, match="do not fit"):
         read_network(save("shapes", bias_1=np.zeros(3)))
-    with pytest.raises(NetworkFileError, match="unknown activation 'swish'"):
+    with pytest.raises(NetworkError, match="unknown activation 'swish'"):
         read_network(save("act", meta=np.asarray(json.dumps(meta | {"activation": "swish"}))))
-    with pytest.raises(NetworkFileError, match="no network file"):
+    with pytest.raises(NetworkError, match="no network file"):
         read_network(tmp_path / "absent.npz")
     with pytest.raises(ValueError, match="dtype object"):
         write_network(tmp_path / "obj.npz", Network(good.kernels, good.biases, "tanh", {}, {"x": np.array([None])}))
@@ -207,11 +207,13 @@ def test_rows_and_networks_are_appended_networks_first(tmp_path, monkeypatch):
     monkeypatch.undo()
     assert (1, 8, 0) in saved_networks(tmp_path) and len(read_rows(tmp_path / "results.csv")) == 2
     (tmp_path / "networks" / ".depth1_width16_seed0.npz.999.tmp").write_bytes(b"torn")
+    (tmp_path / "predictions").mkdir()
+    (tmp_path / "predictions" / ".depth1_width16_seed0.npy.999.tmp").write_bytes(b"torn")
     # ... and resuming removes the unfinished run's network and the torn temporary file.
     again = _store(tmp_path)
     assert again.open(resume=True) == {("1", "2", "0"), ("1", "4", "0")} and again.resumed
     assert saved_networks(tmp_path) == [(1, 2, 0), (1, 4, 0)]
-    assert not list((tmp_path / "networks").glob(".*"))
+    assert not list(tmp_path.glob("**/.*.tmp"))
     with pytest.raises(ValueError, match="1 networks for 2 rows"):
         again.append([_row(8, 0), _row(8, 1)], nets[:1])
 

@@ -69,7 +69,8 @@ def uninterrupted(tmp_path_factory):
 
 
 # -- in this process -------------------------------------------------------------
-@pytest.mark.parametrize("after_groups", [1, pytest.param(2, marks=pytest.mark.slow)])
+@pytest.mark.slow  # two sweeps; the quick suite keeps the kill between networks and rows below
+@pytest.mark.parametrize("after_groups", [1, 2])
 def test_stopped_sweep_resumes_to_the_same_values(uninterrupted, tmp_path, after_groups):
     checks = []
 
