@@ -44,9 +44,9 @@ SCHEDULE_CHOICES = ("constant", "cosine", "warmup_cosine")
 INIT_CHOICES = ("spread", "default")
 OUTPUT_INIT_CHOICES = ("lstsq", "none")
 DEFAULT_WIDTHS = (1, 2, 4, 8, 16, 32, 64, 128, 256)
-# Keys that change how a sweep is scheduled but not its numbers; resuming
-# with a different value is allowed.
-RESULT_NEUTRAL_KEYS = frozenset({"bucket_ratio", "max_bucket_runs"})
+# Keys that change how a sweep is scheduled or what it keeps, but not its
+# numbers; resuming with a different value is allowed.
+RESULT_NEUTRAL_KEYS = frozenset({"bucket_ratio", "max_bucket_runs", "save_networks"})
 
 
 # Counters, seeds, widths and point counts are int32 inside the compiled
@@ -115,6 +115,7 @@ class SweepConfig:
     x64: bool = False  # float64 throughout
     bucket_ratio: float = 2.0  # widths within this ratio share a compiled program
     max_bucket_runs: int = 0  # > 0 caps the runs trained together in one program
+    save_networks: bool = True  # keep each run's trained network in networks/ (.npz); False for huge sweeps
 
     def __post_init__(self):
         if not isinstance(self.target, str) or not self.target:
@@ -143,6 +144,8 @@ class SweepConfig:
         if isinstance(self.bucket_ratio, bool) or not isinstance(self.bucket_ratio, (int, float)) or self.bucket_ratio < 1:
             raise ConfigError(f"bucket_ratio must be a number >= 1, got {self.bucket_ratio!r}")
         _positive_int("max_bucket_runs", self.max_bucket_runs, 0)
+        if not isinstance(self.save_networks, bool):
+            raise ConfigError(f"save_networks must be true or false, got {self.save_networks!r}")
 
     def to_dict(self) -> dict[str, Any]:
         d = dataclasses.asdict(self)

@@ -45,6 +45,7 @@ then 100 %: the extra width is memorised, not generalised.
 from __future__ import annotations
 
 import functools
+import io
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -545,6 +546,7 @@ def run_fmnist(
     figures: bool = True,
     lang: str = "en",
     dataset: FashionMNIST | None = None,
+    should_stop: Callable[[], bool] | None = None,
 ) -> FMNISTOutcome:
     """Runs (or resumes) a Fashion-MNIST width sweep into ``out_dir``.
 
@@ -553,7 +555,15 @@ def run_fmnist(
     ``predictions/`` (each run's test predictions), ``manifest.json`` and the
     figures. The data and the output directory are checked before anything
     is compiled; ``resume`` trains only the ``(depth, width, seed)`` runs
-    not yet in ``results.csv``.
+    not yet in ``results.csv``. When ``should_stop()`` turns true, the sweep
+    stops before the next ``(depth, width)`` (the finished ones written) and
+    raises ``KeyboardInterrupt``.
+
+    Each ``(depth, width)`` writes its history rows, then its predictions
+    (atomically), then its result rows, which mark its runs finished; a
+    resumed sweep drops the history of unfinished runs and trains them again
+    with the same seeds together, so its rows equal an uninterrupted run's
+    bit for bit on the same machine.
     """
     report = progress or (lambda msg: None)
     t_start = time.perf_counter()
@@ -582,6 +592,8 @@ def run_fmnist(
     log = []
     try:
         for i, (depth, width, seeds) in enumerate(plan, 1):
+            if should_stop is not None and should_stop():
+                raise KeyboardInterrupt
             tag = f"[{i}/{len(plan)}] depth {depth}, width {width}"
 
             def on_epoch(epoch, m, secs, tag=tag):
@@ -596,7 +608,9 @@ def run_fmnist(
             for j, seed in enumerate(seeds):
                 path = predictions_path(out, depth, width, seed)
                 path.parent.mkdir(exist_ok=True)
-                np.save(path, result.predictions[j].astype(np.uint8))
+                buf = io.BytesIO()  # written whole or not at all, before the row that marks the run finished
+                np.save(buf, result.predictions[j].astype(np.uint8))
+                atomic_write(path, buf.getvalue())
             append_rows(history_path, HISTORY_COLUMNS, hist)
             store.append(rows)  # the row marks the run finished: written last
             compile_s += result.compile_seconds

@@ -236,9 +236,9 @@ class SharedRunDirectory:
             raise DistributedError(f"process 0 refused the run: {message['error']}")
         return {tuple(key) for key in message["done"]}
 
-    def append(self, rows: Sequence[Mapping[str, Any]]) -> None:
+    def append(self, rows: Sequence[Mapping[str, Any]], networks=None) -> None:
         if is_writer():
-            self._store.append(rows)
+            self._store.append(rows, networks)
         else:
             from approx.results import encode_rows
 

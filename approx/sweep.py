@@ -12,7 +12,16 @@ only what is missing.
 Every run's numbers depend only on its own ``(depth, width, seed)``, the
 config and the training data, never on how runs were grouped: the model key
 is ``fold_in(fold_in(key(seed), depth), width)`` and the data key comes from
-``data_seed``.
+``data_seed``. Grouping changes only float rounding; a resumed sweep plans
+its remaining runs into the same buckets as an uninterrupted one (buckets
+are finished whole and formed from the narrowest width up), so its rows are
+bit-identical to the uninterrupted run's on the same machine.
+
+Each run's trained network is kept (``config.save_networks``, on by
+default): the bucket's program returns the trained parameters with the
+errors, in the same single host read, and each run's are cut back to its true
+width and saved in ``networks/`` before its row is appended (see
+:mod:`approx.results`; :func:`approx.results.load_network` reads them back).
 """
 
 from __future__ import annotations
@@ -22,7 +31,7 @@ import math
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable, Sequence
+from typing import Callable, NamedTuple, Sequence
 
 import jax
 import jax.numpy as jnp
@@ -37,11 +46,14 @@ from approx.limits import check_sweep
 from approx.measure import held_out_points, make_measure_fn, sup_method, sup_points
 from approx.models import INIT_COMPILER_OPTIONS, MLP, count_params
 from approx.processes import SharedRunDirectory, any_process, is_writer, replicate, to_host
-from approx.results import SWEEP_COLUMNS, RunDirectory
+from approx.results import SWEEP_COLUMNS, Network, RunDirectory
 from approx.targets import TARGET_RULE, Target, TargetError, host_errors, resolve_target, sample_uniform
 from approx.train import TrainConfig, make_run_fn, mean_squared_error
 
-__all__ = ["Run", "Bucket", "SweepOutcome", "plan_buckets", "run_sweep", "SweepData", "make_data", "environment"]
+__all__ = [
+    "Run", "Bucket", "BucketResult", "SweepOutcome", "plan_buckets", "run_sweep", "run_bucket", "train_bucket",
+    "SweepData", "make_data", "environment",
+]  # fmt: skip
 
 KEY_COLUMNS = ("depth", "width", "seed")
 
@@ -297,9 +309,14 @@ def _bucket_program(config: SweepConfig, depth: int, width: int, target_fn: Call
 
     ``program(all_params, all_keys, idx, masks, x_train, y_train, x_test,
     y_test, x_sup) -> dict`` of ``(E,)`` arrays (``final``, ``diverged`` and
-    the errors). One compilation per ``(depth, width, ensemble size)``:
-    slicing, training and measuring in one program rather than three
-    (each compilation has a fixed cost of tens of milliseconds).
+    the errors), ``sup_at`` ``(E, d)`` and ``params``, the trained
+    parameters as a pure dict (``{"layers": {i: {"kernel", "bias"}}}``, at the
+    bucket's padded width). One compilation per ``(depth, width, ensemble
+    size)``: slicing, training and measuring in one program rather than
+    three (each compilation has a fixed cost of tens of milliseconds). The
+    parameters are returned whether or not they are saved, so that saving
+    them or not runs the same program (the same numbers, no recompilation);
+    they are copied to the host only to be saved.
     """
     graphdef = _graphdef(config, depth, width)
     structure = _structure(config, depth, width)
@@ -314,7 +331,8 @@ def _bucket_program(config: SweepConfig, depth: int, width: int, target_fn: Call
             params, keys = jax.lax.with_sharding_constraint((params, keys), spread)
         result = run(params, masks, x_train, y_train, keys)
         errors = measure(result.params, masks, x_test, y_test, x_sup)
-        return {"final": result.final_loss, "diverged": result.diverged, **errors}
+        params = nnx.to_pure_dict(result.params)
+        return {"final": result.final_loss, "diverged": result.diverged, **errors, "params": params}
 
     return jax.jit(program)
 
@@ -347,6 +365,41 @@ def _rows(config: SweepConfig, runs: Sequence[Run], target: Target, data: SweepD
     return rows
 
 
+def _networks(config: SweepConfig, runs: Sequence[Run], target: Target, host: dict) -> list[Network]:
+    """Each run's trained network, cut from the bucket's padded parameters
+    (``host["params"]``: host arrays with the ensemble axis first) to its
+    true width: hidden units past the run's width are masked (they output
+    zero and never move), so dropping them leaves the same function. The
+    file also keeps ``sup_at``, the point where the row's ``test_sup`` was
+    found: evaluating the network there checks that number."""
+    layers = host["params"]["layers"]
+    depth = len(layers) - 1
+    config_dict = config.to_dict() | {"target": target.name}
+    networks = []
+    for i, r in enumerate(runs):
+        kernels, biases = [], []
+        for j in range(depth + 1):
+            rows = slice(None) if j == 0 else slice(0, r.width)
+            cols = slice(None) if j == depth else slice(0, r.width)
+            kernels.append(np.ascontiguousarray(layers[j]["kernel"][i][rows, cols]))
+            biases.append(np.ascontiguousarray(layers[j]["bias"][i][cols]))
+        meta = {"kind": "sweep", "target": target.name, "depth": r.depth, "width": r.width, "seed": r.seed,
+                "config": config_dict}  # fmt: skip
+        extras = {"sup_at": np.asarray(host["sup_at"][i])}
+        networks.append(Network(tuple(kernels), tuple(biases), config.activation, meta, extras))
+    return networks
+
+
+class BucketResult(NamedTuple):
+    """What :func:`train_bucket` returns: a row per run, its network (or
+    ``None`` when not kept), compile and run seconds."""
+
+    rows: list[dict]
+    networks: list[Network] | None
+    compile_seconds: float
+    run_seconds: float
+
+
 def run_bucket(
     config: SweepConfig,
     bucket: Bucket,
@@ -357,13 +410,32 @@ def run_bucket(
     *,
     programs: dict | None = None,
 ):
-    """Trains and measures one bucket. Returns ``(rows, compile_s, run_s)``.
+    """Trains and measures one bucket. Returns ``(rows, compile_s, run_s)``
+    (:func:`train_bucket` without the networks)."""
+    result = train_bucket(config, bucket, data, target, mesh, init, programs=programs, keep_networks=False)
+    return result.rows, result.compile_seconds, result.run_seconds
+
+
+def train_bucket(
+    config: SweepConfig,
+    bucket: Bucket,
+    data: SweepData,
+    target: Target,
+    mesh: Mesh | None = None,
+    init: InitialParams | None = None,
+    *,
+    programs: dict | None = None,
+    keep_networks: bool = True,
+) -> BucketResult:
+    """Trains and measures one bucket.
 
     With ``init`` the bucket's initial parameters are sliced from it inside
     the bucket's program; without, the bucket draws its own. On a CPU a
     large bucket runs as several equal calls of one program (see
     ``_members_per_call``). ``programs`` keeps compiled programs for later
-    buckets of the same shape.
+    buckets of the same shape. With ``keep_networks`` the trained
+    parameters come back in the bucket's one host read and each run's
+    network is returned at its true width.
     """
     programs = {} if programs is None else programs
     n_dev = 1 if mesh is None else mesh.devices.size
@@ -394,11 +466,14 @@ def run_bucket(
     jax.block_until_ready(all_params)
     t1 = time.perf_counter()  # compiled and initialised: from here on, training and measuring
     outs = [exe(all_params, all_keys, i, m, *data_args) for i, m in calls]
+    if not keep_networks:
+        outs = [{k: v for k, v in o.items() if k != "params"} for o in outs]
     host = to_host(outs)  # the bucket's one host read (gathered from every process)
-    host = {k: np.concatenate([np.asarray(o[k]) for o in host]) for k in host[0]}
+    host = jax.tree.map(lambda *parts: np.concatenate([np.asarray(p) for p in parts]), *host)
     t3 = time.perf_counter()
     rows = _rows(config, bucket.runs, target, data, host, (t3 - t1) / len(members))
-    return rows, t1 - t0, t3 - t1
+    networks = _networks(config, bucket.runs, target, host) if keep_networks else None
+    return BucketResult(rows, networks, t1 - t0, t3 - t1)
 
 
 # On a CPU, a program's ensemble is capped so that one (members x points x
@@ -477,6 +552,8 @@ def run_sweep(
     skipped = config.seeds * len(config.widths) * len(config.depths) - len(runs)
     if skipped:
         report(f"resuming: {skipped} runs already recorded, {len(runs)} to go")
+    elif resume and not store.resumed:
+        report(f"nothing to resume in {out_dir}: starting the sweep")
     n_dev = 1 if mesh is None else mesh.devices.size
     report(f"{len(runs)} runs in {len(buckets)} compiled group(s) on {jax.device_count()} {jax.default_backend()} device(s)")
     compile_s = run_s = 0.0
@@ -494,14 +571,19 @@ def run_sweep(
         for i, bucket in enumerate(buckets, 1):
             if any_process(should_stop is not None and should_stop()):
                 raise KeyboardInterrupt
-            rows, c, r = run_bucket(config, bucket, data, tgt, mesh, inits.get(bucket.depth), programs=programs)
-            store.append(rows)
+            rows, networks, c, r = train_bucket(
+                config, bucket, data, tgt, mesh, inits.get(bucket.depth), programs=programs,
+                keep_networks=config.save_networks,
+            )  # fmt: skip
+            t_write = time.perf_counter()
+            store.append(rows, networks)  # networks first: a row marks its run finished
+            write_s = time.perf_counter() - t_write
             compile_s += c
             run_s += r
             widths = sorted({run.width for run in bucket.runs})
             bucket_log.append(
                 {"depth": bucket.depth, "padded_width": bucket.width, "widths": widths, "runs": len(bucket.runs),
-                 "compile_s": round(c, 3), "run_s": round(r, 3)}
+                 "compile_s": round(c, 3), "run_s": round(r, 3), "write_s": round(write_s, 4)}
             )  # fmt: skip
             report(
                 f"[{i}/{len(buckets)}] depth {bucket.depth}, widths {','.join(map(str, widths))}: "

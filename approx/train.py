@@ -104,7 +104,18 @@ def _schedule(learning_rate: float, total_steps: int | None, schedule: str):
     if schedule == "cosine":
         return optax.cosine_decay_schedule(learning_rate, total_steps)
     warmup = max(1, total_steps // 20)
-    return optax.warmup_cosine_decay_schedule(0.0, learning_rate, warmup, total_steps)
+    warmup_cosine = optax.warmup_cosine_decay_schedule(0.0, learning_rate, warmup, total_steps)
+
+    def schedule_fn(count):
+        # Optax's linear warmup divides the int32 step count, which JAX does
+        # in float32 even with x64 on, and the join then rounds the whole
+        # schedule to float32 (a relative 1e-8 off the float64 rate, found by
+        # the reference loop in tests/test_train.py). Counting in the default
+        # float type keeps x64 runs float64; in float32 the values are the
+        # same (counts below 2^24 are exact).
+        return warmup_cosine(jnp.asarray(count, jnp.result_type(float)))
+
+    return schedule_fn
 
 
 def make_optimizer(

@@ -14,6 +14,7 @@ import matplotlib.image
 import numpy as np
 import optax
 import pytest
+from flax import nnx
 
 from approx.cli import main
 from approx.config import ConfigError, FMNISTConfig, config_from_mapping, load_toml
@@ -151,6 +152,77 @@ def test_same_seed_gives_identical_numbers_and_no_recompilation(dataset, small, 
     assert not np.array_equal(first.history["test_loss"][:, 0], first.history["test_loss"][:, 1])
     alone = train_fmnist(small, data, 1, WIDTH, (1,))
     np.testing.assert_allclose(alone.history["test_loss"][:, 0], first.history["test_loss"][:, 1], rtol=1e-4)
+
+
+# -- reported numbers against NumPy ----------------------------------------------
+def _numpy_standardised(dataset, n_train, n_test):
+    """The inputs as approx promises them, rebuilt in NumPy float64: pixels
+    / 255, minus the training mean, over the training std floored at 0.1 x
+    its mean."""
+    x_train = dataset.x_train[:n_train].reshape(n_train, -1) / 255.0
+    x_test = dataset.x_test[:n_test].reshape(n_test, -1) / 255.0
+    mean, std = x_train.mean(axis=0), x_train.std(axis=0)
+    std = np.maximum(std, 0.1 * std.mean())
+    return (x_train - mean) / std, (x_test - mean) / std, mean, std
+
+
+def _numpy_loss_and_accuracy(params, member, x, y):
+    """Mean cross-entropy (scipy's logsumexp) and accuracy of member ``member``."""
+    from scipy.special import expit, logsumexp
+
+    layers = nnx.to_pure_dict(params)["layers"]
+    h = x
+    for i in sorted(layers)[:-1]:
+        h = expit(h @ np.asarray(layers[i]["kernel"][member], np.float64) + np.asarray(layers[i]["bias"][member], np.float64))
+    last = sorted(layers)[-1]
+    logits = h @ np.asarray(layers[last]["kernel"][member], np.float64) + np.asarray(layers[last]["bias"][member], np.float64)
+    loss = np.mean(logsumexp(logits, axis=1) - logits[np.arange(len(y)), y])
+    pred = np.argmax(logits, axis=1)
+    return loss, np.mean(pred == y), pred
+
+
+def _check_against_numpy(config, data, dataset, result):
+    _, _, mean, std = _numpy_standardised(dataset, config.train_subset, config.test_subset)
+    # approx accumulates the statistics in float32 over 2048 images
+    np.testing.assert_allclose(data.mean, mean, rtol=1e-4, atol=1e-5)
+    np.testing.assert_allclose(data.std, std, rtol=1e-4, atol=1e-5)
+    # the inputs the network saw: approx's statistics, applied here in float64
+    x_train = (dataset.x_train[: config.train_subset].reshape(config.train_subset, -1) / 255.0 - data.mean) / data.std
+    x_test = (dataset.x_test[: config.test_subset].reshape(config.test_subset, -1) / 255.0 - data.mean) / data.std
+    y_train, y_test = dataset.y_train.astype(np.int64), dataset.y_test[: config.test_subset].astype(np.int64)
+    n_eval = config.train_eval_examples
+    for m in range(len(result.seeds)):
+        test_loss, test_acc, pred = _numpy_loss_and_accuracy(result.params, m, x_test, y_test)
+        train_loss, train_acc, _ = _numpy_loss_and_accuracy(result.params, m, x_train[:n_eval], y_train[:n_eval])
+        h = result.history
+        np.testing.assert_allclose(h["test_loss"][-1, m], test_loss, rtol=1e-5)
+        np.testing.assert_allclose(h["train_loss"][-1, m], train_loss, rtol=1e-5)
+        # float32 logits against float64: a near tie may flip one prediction
+        assert abs(h["test_accuracy"][-1, m] - test_acc) <= 1 / config.test_subset
+        assert abs(h["train_accuracy"][-1, m] - train_acc) <= 1 / n_eval
+        assert np.sum(result.predictions[m] != pred) <= 1
+
+
+@needs_data
+def test_reported_loss_and_accuracy_equal_numpy_on_the_returned_parameters(trained, dataset, small):
+    data, result = trained
+    _check_against_numpy(small, data, dataset, result)
+
+
+@pytest.mark.slow
+@needs_data
+def test_depth_two_with_label_smoothing_and_weight_decay_against_numpy(dataset):
+    """Two hidden layers, AdamW's decay and smoothed training targets (the
+    reported losses stay the plain cross-entropy, measured here in NumPy)."""
+    config = FMNISTConfig(**(SMALL | {"depths": (2,), "seeds": 1, "optimizer": "adamw",
+                                      "weight_decay": 0.01, "label_smoothing": 0.1, "schedule": "warmup_cosine"}))  # fmt: skip
+    with jax.numpy_rank_promotion("raise"):
+        data = prepare_data(config, dataset)
+        result = train_fmnist(config, data, 2, WIDTH)
+    assert not result.diverged.any() and result.history["test_accuracy"][-1, 0] > 0.3
+    assert [np.shape(p) for p in jax.tree.leaves(nnx.to_pure_dict(result.params))] == [
+        (1, WIDTH), (1, 784, WIDTH), (1, WIDTH), (1, WIDTH, WIDTH), (1, 10), (1, WIDTH, 10)]  # fmt: skip
+    _check_against_numpy(config, data, dataset, result)
 
 
 # -- the sweep on disk -------------------------------------------------------

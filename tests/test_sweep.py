@@ -1,6 +1,8 @@
 import csv
+import dataclasses
 import json
 
+import jax
 import numpy as np
 import pytest
 
@@ -158,3 +160,121 @@ def test_a_bucket_split_into_calls_gives_the_same_runs(tiny_sweep, tmp_path, mon
     for ra, rb in zip(a, b):
         # float32 and another ensemble size: rounding differs, the runs do not.
         np.testing.assert_allclose(float(ra["test_mse"]), float(rb["test_mse"]), rtol=5e-2)
+
+
+# -- every reported number against NumPy on the saved networks -------------------
+def _sine_np(x):
+    """approx's ``sine`` target written again in NumPy."""
+    return np.sum(np.sin(2 * np.pi * x) + 0.5 * np.sin(6 * np.pi * x), axis=1) / np.sqrt(x.shape[1])
+
+
+def _grid_np(m, dim, midpoints):
+    axis = (np.arange(m) + 0.5) / m if midpoints else np.linspace(0.0, 1.0, m)
+    return np.stack([a.ravel() for a in np.meshgrid(*([axis] * dim), indexing="ij")], axis=1)
+
+
+REFERENCE_SWEEPS = {
+    # widths 5 and 12 train padded to 12 in one program with width 1: the saved networks are cut back
+    "d1": dict(dim=1, widths=(1, 5, 12), seeds=2, steps=60, train_points=128, test_points=300),
+    "d2": dict(dim=2, widths=(3, 7), depths=(2,), seeds=1, steps=60, train_points=128, test_points=400),
+    "d3": dict(dim=3, widths=(4,), seeds=2, steps=60, train_points=128, test_points=500),
+}
+
+
+@pytest.fixture(scope="module")
+def reference_sweep(tmp_path_factory):
+    """``get(name)``: the float64 sweep ``REFERENCE_SWEEPS[name]``, its
+    directory and data, run on first use.
+
+    run_sweep(x64=True) switches float64 on for the process; it is switched
+    back afterwards so that the other tests keep float32."""
+    from approx.sweep import make_data
+    from approx.targets import make_target
+
+    cache = {}
+
+    def get(name):
+        if name not in cache:
+            try:
+                with jax.numpy_rank_promotion("raise"), jax.enable_x64(True):
+                    config = SweepConfig(**REFERENCE_SWEEPS[name], x64=True)
+                    path = tmp_path_factory.mktemp(name)
+                    run_sweep(config, path, figures=False)
+                    data = make_data(config, make_target("sine", config.dim))
+                    arrays = {k: np.asarray(getattr(data, k)) for k in ("x_train", "y_train", "x_test", "y_test", "x_sup")}
+                    cache[name] = (config, path, dataclasses.replace(data, **arrays))
+            finally:
+                jax.config.update("jax_enable_x64", False)
+        return cache[name]
+
+    return get
+
+
+# d1 runs in the quick suite (about 4 s); two hidden layers (d2) and the d > 2
+# sup search (d3) compile for 8-10 s each and run with -m slow.
+@pytest.mark.parametrize("name", ["d1", pytest.param("d2", marks=pytest.mark.slow), pytest.param("d3", marks=pytest.mark.slow)])
+def test_reported_errors_equal_numpy_on_the_saved_networks(reference_sweep, name):
+    from approx.results import load_network
+
+    config, path, data = reference_sweep(name)
+    dim = config.dim
+    rows = read_rows(path / "results.csv")
+    assert len(rows) == len(config.widths) * len(config.depths) * config.seeds
+    # The same points as the sweep's, rebuilt in NumPy where they are grids.
+    if dim <= 2:
+        x_test = _grid_np(max(2, round(config.test_points ** (1 / dim))), dim, midpoints=True)
+        x_sup = _grid_np(16385 if dim == 1 else 257, dim, midpoints=False)
+        np.testing.assert_allclose(data.x_test, x_test, atol=1e-15)
+    else:
+        x_test, x_sup = data.x_test, data.x_sup  # uniform random points drawn by JAX
+    np.testing.assert_allclose(data.y_test, _sine_np(x_test), rtol=1e-12, atol=1e-12)
+    for r in rows:
+        net = load_network(path, int(r["width"]), seed=int(r["seed"]), depth=int(r["depth"]))
+        assert net.widths == (int(r["width"]),) * int(r["depth"]) and net.dim == dim
+        assert net.activation == r["activation"] and net.kernels[0].dtype == np.float64
+        assert net.meta["seed"] == int(r["seed"]) and net.meta["target"] == "sine"
+        assert int(r["params"]) == sum(k.size + b.size for k, b in zip(net.kernels, net.biases))
+        err = net(x_test) - _sine_np(x_test)
+        np.testing.assert_allclose(float(r["test_mse"]), np.mean(err**2), rtol=1e-10)
+        np.testing.assert_allclose(float(r["test_l1"]), np.mean(np.abs(err)), rtol=1e-10)
+        train_err = net(data.x_train) - _sine_np(data.x_train)
+        np.testing.assert_allclose(float(r["train_loss"]), np.mean(train_err**2), rtol=1e-10)
+        gap = np.abs(net(x_sup) - _sine_np(x_sup))
+        sup_at = net.extras["sup_at"]
+        if dim <= 2:
+            np.testing.assert_allclose(float(r["test_sup"]), gap.max(), rtol=1e-10)
+            np.testing.assert_allclose(sup_at, x_sup[np.argmax(gap)], atol=1e-15)
+        else:
+            # The ascent's certificate: a point of the cube where |f - g| is the reported sup ...
+            assert np.all((0 <= sup_at) & (sup_at <= 1))
+            at = np.abs(net(sup_at[None]) - _sine_np(sup_at[None]))[0]
+            np.testing.assert_allclose(float(r["test_sup"]), at, rtol=1e-10)
+            # ... no worse than its 4096 starting points (approx.measure is checked against a dense search in test_measure).
+            assert float(r["test_sup"]) >= gap.max()
+            assert r["sup_method"] == "ascent 4096 pts x 50 steps"
+
+
+def test_float32_errors_agree_with_numpy_to_float32_rounding(tiny_sweep):
+    from approx.results import load_network
+
+    out, _ = tiny_sweep
+    x_test = _grid_np(512, 1, midpoints=True)
+    x_sup = _grid_np(16385, 1, midpoints=False)
+    for r in read_rows(out / "results.csv"):
+        net = load_network(out, int(r["width"]), seed=int(r["seed"]))
+        assert net.kernels[0].dtype == np.float32
+        err = net(x_test) - _sine_np(x_test)
+        np.testing.assert_allclose(float(r["test_mse"]), np.mean(err**2), rtol=2e-4)
+        np.testing.assert_allclose(float(r["test_l1"]), np.mean(np.abs(err)), rtol=2e-4)
+        # float32 grid points and values: about 1e-7 in x times slopes of f up to 16, plus rounding of f and g
+        np.testing.assert_allclose(float(r["test_sup"]), np.abs(net(x_sup) - _sine_np(x_sup)).max(), rtol=1e-4, atol=1e-5)
+
+
+def test_saving_networks_changes_no_number(tiny_sweep, tmp_path):
+    from approx.results import saved_networks
+
+    out, _ = tiny_sweep
+    assert saved_networks(out) == [(1, w, s) for w in (1, 4, 16) for s in (0, 1)]
+    run_sweep(SweepConfig(**TINY, save_networks=False), tmp_path, figures=False)
+    assert _by_run(out / "results.csv") == _by_run(tmp_path / "results.csv")  # bit for bit
+    assert not (tmp_path / "networks").exists()
