@@ -181,6 +181,10 @@ def _add_sweep_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--resume", action="store_true", help="continue a sweep in --out, skipping finished runs")
     p.add_argument("--lang", choices=("en", "es"), help="figure language (default en)")
     p.add_argument("--no-figure", action="store_true", help="skip the figure")
+    p.add_argument(
+        "--no-params", dest="save_networks", action="store_false", default=None,
+        help="do not keep the trained networks (networks/*.npz; kept by default)",
+    )  # fmt: skip
     p.add_argument("--no-cache", action="store_true", help="do not use the persistent compilation cache")
     p.add_argument("--distributed", action="store_true", help="multi-host: call jax.distributed.initialize() first")
 
@@ -190,6 +194,7 @@ _SWEEP_FLAGS = {
     "lr": "lr", "optimizer": "optimizer", "schedule": "schedule", "init": "init",
     "output_init": "output_init", "train_points": "train_points", "test_points": "test_points",
     "batch_size": "batch_size", "data_seed": "data_seed", "bucket_ratio": "bucket_ratio", "x64": "x64",
+    "save_networks": "save_networks",
 }  # fmt: skip
 
 

@@ -14,6 +14,7 @@ from approx.cli import (
     EXIT_INTERRUPTED,
     EXPERIMENT_KEYS,
     CLIError,
+    StopRequest,
     _default_out,
     _interrupted,
     _progress,
@@ -129,10 +130,11 @@ def _cmd_fmnist(args, data: dict | None = None, where: str | None = None) -> int
         f"{config.epochs} epochs of batch {config.batch_size}, {config.optimizer} lr {config.lr:g} -> {out}"
     )
     try:
-        outcome = run_fmnist(
-            config, out, resume=args.resume, progress=_progress(), figures=not getattr(args, "no_figure", False),
-            lang=lang, dataset=dataset,
-        )  # fmt: skip
+        with StopRequest() as stop:  # Ctrl-C: stop after the group of runs in flight
+            outcome = run_fmnist(
+                config, out, resume=args.resume, progress=_progress(), figures=not getattr(args, "no_figure", False),
+                lang=lang, dataset=dataset, should_stop=stop,
+            )  # fmt: skip
     except KeyboardInterrupt:
         _interrupted(out, "fmnist")
         return EXIT_INTERRUPTED

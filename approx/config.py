@@ -251,7 +251,7 @@ def _negated(name: str, value, where: str):
 # with underscores (``--depth 2`` -> ``depth = 2``, ``--no-standardize`` ->
 # ``no_standardize = true``), as key -> (field, conversion of the value or None).
 OPTION_KEYS: dict[type, dict[str, tuple[str, Any]]] = {
-    SweepConfig: {"depth": ("depths", None)},
+    SweepConfig: {"depth": ("depths", None), "no_params": ("save_networks", _negated)},
     FMNISTConfig: {"depth": ("depths", None), "no_standardize": ("standardize", _negated)},
 }
 

@@ -115,7 +115,7 @@ def test_a_failure_of_the_system_is_not_called_bad_input(monkeypatch, tmp_path, 
 
     from approx.results import RunDirectory
 
-    def full(self, rows):
+    def full(self, rows, networks=None):
         raise OSError(errno.ENOSPC, "No space left on device", str(self.csv_path))
 
     monkeypatch.setattr(RunDirectory, "append", full)
@@ -132,7 +132,7 @@ def test_running_out_of_memory_points_at_the_estimate(monkeypatch, tmp_path, cap
     def exhausted(*args, **kwargs):
         raise RuntimeError("RESOURCE_EXHAUSTED: Out of memory allocating 860360135584 bytes.")
 
-    monkeypatch.setattr(approx.sweep, "run_bucket", exhausted)
+    monkeypatch.setattr(approx.sweep, "train_bucket", exhausted)
     assert main([*SMALL_SWEEP, "--out", str(tmp_path / "o")]) == 1
     last = capsys.readouterr().err.strip().splitlines()[-1]
     assert last.startswith("error: out of memory") and "estimate" in last and "report" in last
