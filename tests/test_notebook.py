@@ -1,8 +1,9 @@
-"""The course notebook (experiments/practica_fashion_mnist.ipynb).
+"""The course notebooks: experiments/practica_fashion_mnist.ipynb (Spanish) and
+its English twin experiments/course_fashion_mnist.ipynb.
 
-The committed file is checked as it stands (it must read without running:
-outputs present, in order, no errors, under 3 MB), and the slow test executes
-it top to bottom with nbclient in a temporary folder, then checks its numbers
+The committed files are checked as they stand (each must read without running:
+outputs present, in order, no errors, under 3 MB), and the slow tests execute
+each top to bottom with nbclient in a temporary folder, then check its numbers
 against references computed here: NumPy, scikit-learn and the closed forms the
 notebook states.
 """
@@ -18,7 +19,10 @@ import numpy as np
 import pytest
 
 REPO = Path(__file__).resolve().parents[1]
-NOTEBOOKS = {"es": REPO / "experiments" / "practica_fashion_mnist.ipynb"}
+NOTEBOOKS = {
+    "es": REPO / "experiments" / "practica_fashion_mnist.ipynb",
+    "en": REPO / "experiments" / "course_fashion_mnist.ipynb",
+}
 MAX_BYTES = 3 * 1024 * 1024
 CELL_TIMEOUT_S = 600  # one cell, on a loaded machine; the whole notebook takes 2-3 minutes on 2 cores
 
@@ -51,31 +55,44 @@ def test_committed_notebook_reads_without_running(lang):
         assert not line.lstrip().startswith(("import keras", "from keras", "import tensorflow", "from tensorflow"))
 
 
-# Runs in the kernel after the last cell; prints what the test checks as one JSON line.
+# The notebooks' names for what the probe reads, per language.
+_ALIASES = {
+    "es": """
+_acc, _keras, _y_ex, _p_ex = exactitud_prueba, keras_dice, y_ejemplo, p_ejemplo
+_bin, _scores_bin, _below, _sup = resultado_bin, puntuacion_bin, por_debajo, errores
+_arch, _table = barrido, tabla[["capas ocultas", "anchura", "exactitud (mediana)", "parámetros"]]
+""",
+    "en": """
+_acc, _keras, _y_ex, _p_ex = test_accuracy, keras_says, y_example, p_example
+_bin, _scores_bin, _below, _sup = result_bin, scores_bin, below, errors
+_arch, _table = sweep_fm, table[["hidden layers", "width", "accuracy (median)", "parameters"]]
+""",
+}
+# Runs in the kernel after the last cell; prints what the tests check as one JSON line.
 _PROBE = r"""
 import json as _json
 from sklearn import metrics as _sk
 
 _y_bin = np.asarray(scenarios.make_moons(jax.random.key(0), 1000, noise=0.03)[1])[600:]
-_rows = barrido.rows
+_y_ex, _p_ex = _y_ex[:, 0], _p_ex[:, 0]
 print("PROBE " + _json.dumps({
-    "test_accuracy": float(exactitud_prueba),
+    "test_accuracy": float(_acc),
     "test_accuracy_numpy": float(np.mean(np.argmax(model.predict(x_test, verbose=0), axis=1) == y_test)),
-    "example_keras": {k: float(v) for k, v in keras_dice.items()},
+    "example_keras": {k: float(v) for k, v in _keras.items()},
     "example_sklearn": {
-        "binary_accuracy": _sk.accuracy_score(y_ejemplo[:, 0], p_ejemplo[:, 0] >= 0.5),
-        "precision": _sk.precision_score(y_ejemplo[:, 0], p_ejemplo[:, 0] >= 0.5),
-        "recall": _sk.recall_score(y_ejemplo[:, 0], p_ejemplo[:, 0] >= 0.5),
-        "f1_score": _sk.f1_score(y_ejemplo[:, 0], p_ejemplo[:, 0] >= 0.5),
-        "auc": _sk.roc_auc_score(y_ejemplo[:, 0], p_ejemplo[:, 0]),
+        "binary_accuracy": _sk.accuracy_score(_y_ex, _p_ex >= 0.5),
+        "precision": _sk.precision_score(_y_ex, _p_ex >= 0.5),
+        "recall": _sk.recall_score(_y_ex, _p_ex >= 0.5),
+        "f1_score": _sk.f1_score(_y_ex, _p_ex >= 0.5),
+        "auc": _sk.roc_auc_score(_y_ex, _p_ex),
     },
-    "binary": {k: float(v) for k, v in resultado_bin.items()},
-    "binary_auc_sklearn": _sk.roc_auc_score(_y_bin, puntuacion_bin),
-    "binary_accuracy_numpy": float(np.mean((puntuacion_bin > 0.5) == _y_bin)),
-    "quantile_below": float(por_debajo),
-    "staircase_sup": {str(n): float(e) for n, e in errores.items()},
-    "architectures": [{k: r[k] for k in ("depth", "width", "seed", "test_accuracy")} for r in _rows],
-    "table": tabla[["capas ocultas", "anchura", "exactitud (mediana)", "parámetros"]].values.tolist(),
+    "binary": {k: float(v) for k, v in _bin.items()},
+    "binary_auc_sklearn": _sk.roc_auc_score(_y_bin, _scores_bin),
+    "binary_accuracy_numpy": float(np.mean((_scores_bin > 0.5) == _y_bin)),
+    "quantile_below": float(_below),
+    "staircase_sup": {str(n): float(e) for n, e in _sup.items()},
+    "architectures": [{k: r[k] for k in ("depth", "width", "seed", "test_accuracy")} for r in _arch.rows],
+    "table": _table.values.tolist(),
     "sweep": [{k: r[k] for k in ("width", "seed", "test_mse")} for r in sweep.rows],
     "sweep_summary": [[s["width"], s["mse_median"]] for s in sweep.summary],
 }))
@@ -91,9 +108,10 @@ def _fashion_mnist_dir() -> str | None:
         return None
 
 
-@pytest.fixture(scope="module")
-def executed(tmp_path_factory):
-    """The Spanish notebook run top to bottom in a fresh kernel: (notebook, probe, seconds)."""
+@pytest.fixture(scope="module", params=sorted(NOTEBOOKS))
+def executed(request, tmp_path_factory):
+    """A notebook run top to bottom in a fresh kernel: (notebook, probe, seconds)."""
+    lang = request.param
     nbclient = pytest.importorskip("nbclient")
     pytest.importorskip("ipykernel")
     pytest.importorskip("sklearn")
@@ -101,9 +119,9 @@ def executed(tmp_path_factory):
     data_dir = _fashion_mnist_dir()
     if data_dir is None:
         pytest.skip("Fashion-MNIST is not available here (sudo apt-get install dataset-fashion-mnist)")
-    work = tmp_path_factory.mktemp("notebook")
-    nb = nbformat.read(NOTEBOOKS["es"], as_version=4)
-    nb.cells.append(nbformat.v4.new_code_cell(_PROBE))
+    work = tmp_path_factory.mktemp(f"notebook-{lang}")
+    nb = nbformat.read(NOTEBOOKS[lang], as_version=4)
+    nb.cells.append(nbformat.v4.new_code_cell(_ALIASES[lang] + _PROBE))
     env = {
         "PYTHONPATH": os.pathsep.join(p for p in (str(REPO), os.environ.get("PYTHONPATH", "")) if p),
         "APPROX_DATA_DIR": data_dir,
@@ -128,7 +146,7 @@ def executed(tmp_path_factory):
                 os.environ[k] = v
     lines = [line for o in nb.cells[-1].outputs if o.output_type == "stream" for line in o.text.splitlines()]
     probe = json.loads(next(line for line in lines if line.startswith("PROBE "))[len("PROBE ") :])
-    print(f"notebook executed in {seconds:.0f} s")
+    print(f"{NOTEBOOKS[lang].name} executed in {seconds:.0f} s")
     return nb, probe, seconds
 
 
