@@ -73,7 +73,7 @@ _PROBE = r"""
 import json as _json
 from sklearn import metrics as _sk
 
-_y_bin = np.asarray(scenarios.make_moons(jax.random.key(0), 1000, noise=0.03)[1])[600:]
+_y_bin = np.asarray(scenarios.make_moons(jax.random.key(0), 1000, noise=0.08)[1])[600:]
 _y_ex, _p_ex = _y_ex[:, 0], _p_ex[:, 0]
 print("PROBE " + _json.dumps({
     "test_accuracy": float(_acc),
@@ -181,7 +181,7 @@ def test_binary_scenario_against_scikit_learn(executed):
     _, probe, _ = executed
     assert probe["binary"]["auc"] == pytest.approx(probe["binary_auc_sklearn"], abs=1e-6)
     assert probe["binary"]["accuracy"] == pytest.approx(probe["binary_accuracy_numpy"], abs=1e-6)
-    assert probe["binary"]["accuracy"] >= 0.95
+    assert probe["binary"]["accuracy"] >= 0.85  # noisy moons: about 89 %
 
 
 @pytest.mark.slow
