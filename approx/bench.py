@@ -178,6 +178,34 @@ def dense_mlp_ceiling(in_dim: int, width: int, out_dim: int, batch: int = 8192, 
     return fmnist_flops_per_example(in_dim, width, out_dim) * batch * repeats / _best_seconds(run, params) / 1e9
 
 
+def matmul_epoch_seconds(n: int, batch: int, in_dim: int, width: int, out_dim: int, repeats: int = 5) -> float:
+    """Best time of an epoch's matrix products alone: for each of the
+    ``ceil(n / batch)`` batches, the forward products of an
+    ``in-width-out`` network and the backward ones that
+    :func:`fmnist_flops_per_example` counts, under one ``lax.scan`` with
+    nothing else (no activation, loss or optimiser). The floor a training
+    epoch at this batch size cannot beat on this machine."""
+    import jax
+
+    steps = -(-n // batch)
+    x = jax.random.normal(jax.random.key(0), (steps, batch, in_dim))
+    w1 = jax.random.normal(jax.random.key(1), (in_dim, width)) / math.sqrt(in_dim)
+    w2 = jax.random.normal(jax.random.key(2), (width, out_dim)) / math.sqrt(width)
+
+    @jax.jit
+    def run(w1, w2, x):
+        def body(carry, xb):
+            w1, w2 = carry
+            h = xb @ w1
+            z = h @ w2
+            gh = z @ w2.T
+            return (w1 - 1e-9 * (xb.T @ gh), w2 - 1e-9 * (h.T @ z)), None
+
+        return jax.lax.scan(body, (w1, w2), x)[0]
+
+    return _best_seconds(run, w1, w2, x, repeats=repeats)
+
+
 def fmnist_flops_per_example(in_dim: int = 784, width: int = 256, out_dim: int = 10) -> float:
     """The matrix products of a training step, 2 FLOPs per multiply-add:
     forward through both layers, the weight gradients of both, and the input

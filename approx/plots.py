@@ -15,13 +15,14 @@ from pathlib import Path
 from typing import Mapping, Sequence
 
 import matplotlib
+import matplotlib.pyplot as plt
+import matplotlib.ticker
+import numpy as np
 
-matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402
-import matplotlib.ticker  # noqa: E402
-import numpy as np  # noqa: E402
+from approx.analysis import fit_slope, summarize
 
-from approx.analysis import fit_slope, summarize  # noqa: E402
+# No backend is forced here: matplotlib falls back to Agg without a display,
+# and forcing it would switch off the figures of a notebook that imports approx.
 
 __all__ = ["PALETTE", "LANGS", "lecture_style", "log_scale", "save_figure", "text", "plot_error_vs_width"]
 

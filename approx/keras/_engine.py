@@ -257,7 +257,7 @@ def fit_program(
     ``(n_batches, R, 2)`` the key data of each step's random layers (both
     drawn on the host). ``out``: ``loss`` (the batch losses' mean weighted by
     batch size, as Keras's progress bar ends an epoch), ``diverged``, with
-    ``outputs`` the training examples' outputs ``(n, ...)`` in data order,
+    ``outputs`` the training examples' outputs ``(n, ...)`` in ``order``,
     with ``n_val > 0`` the validation ``val_loss`` (and ``val_outputs``).
     """
     forward = make_forward(structure, plan.fused)

@@ -624,8 +624,8 @@ class Sequential(Layer):
                 validate = has_val and (epoch + 1 - initial_epoch) % validation_freq == 0
                 host = jax.device_get({k: v for k, v in out.items() if validate or not k.startswith("val_")})
                 logs = {"loss": float(host["loss"])}
-                if metrics:
-                    logs |= self._metric_logs(metrics, y, host["outputs"])
+                if metrics:  # the outputs come in the epoch's order
+                    logs |= self._metric_logs(metrics, y[order], host["outputs"])
                 if validate:
                     logs["val_loss"] = float(host["val_loss"])
                     if metrics:
