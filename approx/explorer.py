@@ -369,7 +369,7 @@ def explorer_data(run_dir: str | Path, *, lang: str = "en") -> dict[str, Any]:
         "x": _f32(x),
         "target": None if target is None else _f32(target),
         "target_missing": why,
-        "train": None if y_train is None else {"x": _f32(x_train), "y": _f32(y_train)},
+        "train": None if y_train is None or dim != 1 else {"x": _f32(x_train), "y": _f32(y_train)},
         "curves": {str(d): _curves(sweep.rows, d) for d in depths},
         "runs": runs,
         "colormaps": _colormaps(),
@@ -382,7 +382,7 @@ _MARKERS = re.compile(r"/\*(UPLOT_CSS|UPLOT_JS|EXPLORER_JS|EXPLORER_DATA|LANG)\*
 def _page(data: Mapping[str, Any]) -> str:
     template = (ASSETS / "explorer.html").read_text(encoding="utf-8")
     # "</" would end the inline script element early; "<\/" is the same JSON string.
-    payload = json.dumps(data, separators=(",", ":"), allow_nan=False).replace("</", "<\\/")
+    payload = json.dumps(data, separators=(",", ":"), ensure_ascii=False, allow_nan=False).replace("</", "<\\/")
     parts = {
         "UPLOT_CSS": (ASSETS / "uPlot.min.css").read_text(encoding="utf-8"),
         "UPLOT_JS": (ASSETS / "uPlot.iife.min.js").read_text(encoding="utf-8"),

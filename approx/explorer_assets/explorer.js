@@ -7,7 +7,7 @@
   const DATA = JSON.parse(document.getElementById("explorer-data").textContent);
   const SWEEP = DATA.sweep;
   const DIM = SWEEP.dim;
-  const PALETTE = { fit: "#0072B2", target: "#000000", train: "#E69F00", mark: "#D55E00", band: "rgba(0,114,178,0.18)" };
+  const PALETTE = { fit: "#0072B2", target: "#000000", train: "#E69F00", mark: "#D55E00", band: "rgba(0,114,178,0.18)", selected: "#333333" };
   const UNIT_COLORS = ["#D55E00", "#009E73", "#CC79A7", "#E69F00", "#56B4E9", "#999999"];
   const FONT = "16px system-ui, -apple-system, 'Segoe UI', Roboto, 'DejaVu Sans', sans-serif";
   const LABEL_FONT = "600 17px system-ui, -apple-system, 'Segoe UI', Roboto, 'DejaVu Sans', sans-serif";
@@ -153,9 +153,14 @@
     const decimals = Math.max(0, Math.min(6, -Math.floor(Math.log10(step) + 1e-9)));
     return splits.map((v) => (v === null ? "" : decimal((Math.abs(v) < 1e-12 ? 0 : v).toFixed(decimals))));
   }
+  function power(v) { // 1, 10 and 10ⁿ
+    const e = Math.round(Math.log10(v));
+    return e === 0 ? "1" : e === 1 ? "10" : "10" + sup(e);
+  }
   function logTickValues(u, splits) { // powers of ten only, unless the range holds fewer than two
-    const powers = splits.filter((v) => Math.abs(Math.log10(v) - Math.round(Math.log10(v))) < 1e-9);
-    return splits.map((v) => (powers.length < 2 || powers.includes(v) ? fmt(v, 1) : ""));
+    const isPower = (v) => Math.abs(Math.log10(v) - Math.round(Math.log10(v))) < 1e-9;
+    const powers = splits.filter(isPower);
+    return splits.map((v) => (powers.length < 2 ? fmt(v, 2) : isPower(v) ? power(v) : ""));
   }
   function axisSize(u, values, axisIdx, cycleNum) { // room for the longest tick label
     const axis = u.axes[axisIdx];
@@ -241,6 +246,12 @@
     return finalRange;
   }
 
+  function clamp(v, lo, hi) { return Math.max(lo, Math.min(hi, v)); }
+  function available(el) { // the viewport's height below el, so that a projected page needs no scrolling
+    return window.innerHeight - (el.getBoundingClientRect().top + window.scrollY);
+  }
+  function sideBySide() { return $("error-panel").offsetTop === $("fit-panel").offsetTop; }
+
   function drawLine(el, width) { // d = 1, or a slice through the centre for d > 2
     const run = currentRun(), fit = currentFit(), tgt = currentTarget();
     const showUnits = state.units && unitsAvailable() && finalStep(run);
@@ -268,7 +279,7 @@
     if (train) legend.splice(tgt ? 1 : 0, 0, { kind: "dot", color: PALETTE.train, label: t("train") + " (" + TRAIN.x.length + ")" });
     const [lo0, hi0] = steadyRange();
     const [lo, hi] = range([[lo0, hi0], fit.y].concat(units ? units.units.concat([[units.bias]]) : []), 0.06);
-    const height = Math.max(320, Math.min(560, Math.round(width * 0.62)));
+    const height = clamp(available(el) - 110, 320, Math.round(width * 0.7));
     chart({
       width, height, legend: { show: false }, cursor: { show: false },
       scales: { x: { time: false, range: [0, 1] }, y: { range: [lo, hi] } },
@@ -316,10 +327,9 @@
     ctx.putImageData(img, 0, 0);
     return canvas;
   }
-  function heatmap(el, title, values, lo, hi, colormap, size) {
+  function heatmap(el, title, values, lo, hi, colormap, size, bar) {
     const side = Math.round(Math.sqrt(P)), h = 0.5 / (side - 1);
-    const colour = lut(DATA.colormaps[colormap]);
-    const image = heatImage(values, side, lo, hi, colour);
+    const image = heatImage(values, side, lo, hi, lut(DATA.colormaps[colormap]));
     const box = document.createElement("div");
     box.className = "heat";
     box.innerHTML = "<h2></h2><div class='heat-row'></div>";
@@ -327,21 +337,22 @@
     el.appendChild(box);
     const row = box.querySelector(".heat-row");
     chart({
-      width: size, height: size, legend: { show: false }, cursor: { show: false },
+      width: size + 60, height: size + 44, legend: { show: false }, cursor: { show: false },
       scales: { x: { time: false, range: [-h, 1 + h] }, y: { range: [-h, 1 + h] } },
-      axes: axes("x₁", "x₂").map((a) => Object.assign(a, { grid: { show: false } })),
+      axes: axes("x₁", "x₂").map((a) => Object.assign(a, { grid: { show: false }, size: 40, labelSize: 22 })),
       series: [{}, {}],
       hooks: { draw: [(u) => {
         u.ctx.imageSmoothingEnabled = true;
         u.ctx.drawImage(image, u.bbox.left, u.bbox.top, u.bbox.width, u.bbox.height);
       }] },
     }, [[0, 1], [null, null]], row);
-    const bar = document.createElement("div");
-    row.appendChild(bar);
+    if (!bar) return;
+    const holder = document.createElement("div");
+    row.appendChild(holder);
     chart({ // the colour scale: a vertical bar with the value axis on its right
-      width: 96, height: size, legend: { show: false }, cursor: { show: false },
+      width: 100, height: size + 44, legend: { show: false }, cursor: { show: false },
       scales: { x: { time: false, range: [0, 1] }, y: { range: [lo, hi] } },
-      axes: [{ show: false, size: 40 }, Object.assign(axes("", "")[1], { side: 1, label: "", labelSize: 0, grid: { show: false } })],
+      axes: [{ show: false, size: 44 }, Object.assign(axes("", "")[1], { side: 1, label: "", labelSize: 0, grid: { show: false } })],
       series: [{}, {}],
       hooks: { draw: [(u) => {
         const ctx = u.ctx, { left, top, width, height } = u.bbox, grad = ctx.createLinearGradient(0, top + height, 0, top);
@@ -349,27 +360,37 @@
         ctx.fillStyle = grad;
         ctx.fillRect(left, top, Math.min(width, 22 * uPlot.pxRatio), height);
       }] },
-    }, [[0, 1], [null, null]], bar);
+    }, [[0, 1], [null, null]], holder);
   }
-  function drawHeatmaps(el, width) {
+  function drawHeatmaps(el, width) { // f and g side by side on one colour scale, |f - g| below on its own
     const fit = currentFit().y, tgt = TARGET ? Array.from(TARGET) : null;
-    const panels = tgt ? 3 : 1;
-    const size = Math.max(220, Math.min(420, Math.floor(width / Math.min(panels, 2)) - 110));
+    const rows = tgt ? 2 : 1;
+    const size = Math.floor(clamp(Math.min((width - 100) / 2 - 80, (available(el) - 90) / rows - 90), 200, 440));
     const holder = document.createElement("div");
     holder.className = "heatmaps";
     el.appendChild(holder);
     const [lo, hi] = range(tgt ? [tgt, fit] : [fit], 0);
-    if (tgt) heatmap(holder, t("heat_target"), tgt, lo, hi, "viridis", size);
-    heatmap(holder, t("heat_fit"), fit, lo, hi, "viridis", size);
+    if (tgt) heatmap(holder, t("heat_target"), tgt, lo, hi, "viridis", size, false);
+    heatmap(holder, t("heat_fit"), fit, lo, hi, "viridis", size, true);
     if (tgt) {
       const err = fit.map((g, i) => Math.abs(tgt[i] - g));
-      heatmap(holder, t("heat_error"), err, 0, Math.max(...err.filter(isFinite), 1e-12), "magma", size);
+      const top = Math.max(...err.filter(isFinite), 0);
+      const errors = document.createElement("div");
+      errors.className = "heatmaps";
+      el.appendChild(errors);
+      heatmap(errors, t("heat_error"), err, 0, top > 0 ? top : 1, "magma", size, true);
     }
     setLegend("fit-legend", []);
   }
 
   // the error curves: test MSE and sup error against width, log-log
-  function drawCurve(el, which, width) {
+  const curveCharts = {};
+  function curvePoint(which, width) { // where the median at `width` is drawn, from the plot area's centre (CSS px)
+    const u = curveCharts[which], curves = DATA.curves[String(state.depth)], i = curves.widths.indexOf(width);
+    const x = u.valToPos(width, "x"), y = u.valToPos(curves[which].median[i], "y");
+    return { dx: x - u.over.clientWidth / 2, dy: y - u.over.clientHeight / 2 };
+  }
+  function drawCurve(el, which, width, height) {
     const curves = DATA.curves[String(state.depth)], widths = curves.widths;
     const positive = (a) => a.map((v) => (v > 0 ? v : null));
     const mine = widths.map((w) => {
@@ -379,7 +400,7 @@
     });
     const selected = widths.indexOf(state.width);
     const u = chart({
-      width, height: Math.max(230, Math.min(330, Math.round(width * 0.55))), legend: { show: false },
+      width, height, legend: { show: false },
       cursor: { x: true, y: false, points: { size: 16, width: 3 }, drag: { x: false, y: false, setScale: false } },
       scales: { x: { time: false, distr: 3, log: 2 }, y: { distr: 3, log: 10 } },
       axes: axes(t("width"), "", { xValues: (u, s) => s.map((v) => String(v)), yValues: logTickValues }),
@@ -395,7 +416,7 @@
         if (selected < 0) return;
         const ctx = u.ctx, px = u.valToPos(widths[selected], "x", true);
         ctx.save();
-        ctx.strokeStyle = PALETTE.mark;
+        ctx.strokeStyle = PALETTE.selected;
         ctx.lineWidth = 2 * uPlot.pxRatio;
         ctx.setLineDash([6 * uPlot.pxRatio, 5 * uPlot.pxRatio]);
         ctx.beginPath();
@@ -405,6 +426,7 @@
         ctx.restore();
       }] },
     }, [widths, positive(curves[which].median), positive(curves[which].min), positive(curves[which].max), mine], el);
+    curveCharts[which] = u;
     u.over.addEventListener("click", () => {
       const i = u.cursor.idx;
       if (i !== null && i !== undefined) update({ width: widths[i] });
@@ -494,7 +516,7 @@
       { kind: "line", color: PALETTE.fit, width: 3, label: t("median", { k }) },
       { kind: "band", color: PALETTE.band, label: t("spread") },
       { kind: "dot", color: PALETTE.mark, label: t("this_run") + " " + state.seed },
-      { kind: "line", color: PALETTE.mark, width: 2, dash: "6 5", label: "n = " + state.width },
+      { kind: "line", color: PALETTE.selected, width: 2, dash: "6 5", label: "n = " + state.width },
     ]);
   }
 
@@ -507,10 +529,12 @@
     fitEl.textContent = "";
     const fitWidth = Math.max(360, fitEl.clientWidth || 700);
     if (currentRun()) (DIM === 2 ? drawHeatmaps : drawLine)(fitEl, fitWidth);
+    $("mse-plot").textContent = "";
+    $("sup-plot").textContent = "";
+    const curveHeight = sideBySide() ? clamp((available($("mse-plot")) - 150) / 2, 180, 340) : 280;
     for (const which of ["mse", "sup"]) {
       const el = $(which + "-plot");
-      el.textContent = "";
-      drawCurve(el, which, Math.max(320, el.clientWidth || 500));
+      drawCurve(el, which, Math.max(320, el.clientWidth || 500), curveHeight);
     }
     writeFragment();
     document.body.dataset.rendered = String(Number(document.body.dataset.rendered || 0) + 1);
@@ -547,6 +571,7 @@
     currentTarget,
     currentUnits,
     activation: (name, z) => z.map(ACTIVATIONS[name]),
+    curvePoint,
     format: fmt,
     fragment,
   };
