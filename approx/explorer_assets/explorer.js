@@ -148,9 +148,10 @@
     if (Math.abs(m) >= 10) { m /= 10; e += 1; }
     return (m === 1 ? "" : decimal(m.toFixed(digits - 1)) + " × ") + "10" + sup(e);
   }
-  function tickValues(u, splits) { // linear axes: as many decimals as the step needs
-    const step = splits.length > 1 ? Math.abs(splits[1] - splits[0]) : 1;
-    const decimals = Math.max(0, Math.min(6, -Math.floor(Math.log10(step) + 1e-9)));
+  function tickValues(u, splits) { // linear axes: the fewest decimals that write every tick exactly
+    const values = splits.filter((v) => v !== null);
+    let decimals = 0;
+    while (decimals < 6 && values.some((v) => Math.abs(v * 10 ** decimals - Math.round(v * 10 ** decimals)) > 1e-6)) decimals++;
     return splits.map((v) => (v === null ? "" : decimal((Math.abs(v) < 1e-12 ? 0 : v).toFixed(decimals))));
   }
   function power(v) { // 1, 10 and 10ⁿ
@@ -160,7 +161,7 @@
   function logTickValues(u, splits) { // powers of ten only, unless the range holds fewer than two
     const isPower = (v) => Math.abs(Math.log10(v) - Math.round(Math.log10(v))) < 1e-9;
     const powers = splits.filter(isPower);
-    return splits.map((v) => (powers.length < 2 ? fmt(v, 2) : isPower(v) ? power(v) : ""));
+    return splits.map((v) => (v === null ? "" : powers.length < 2 ? fmt(v, 2) : isPower(v) ? power(v) : ""));
   }
   function axisSize(u, values, axisIdx, cycleNum) { // room for the longest tick label
     const axis = u.axes[axisIdx];
@@ -178,8 +179,8 @@
     const common = { font: FONT, labelFont: LABEL_FONT, stroke: "#222", grid: { stroke: "rgba(0,0,0,0.08)", width: 1 },
                      ticks: { stroke: "rgba(0,0,0,0.25)", width: 1, size: 6 } };
     return [
-      Object.assign({}, common, { label: xLabel, labelSize: 30, size: 40, values: opts.xValues || tickValues }),
-      Object.assign({}, common, { label: yLabel, labelSize: 30, size: axisSize, values: opts.yValues || tickValues }),
+      Object.assign({}, common, { label: xLabel, labelSize: 30, size: 40, space: opts.xSpace || 64, values: opts.xValues || tickValues }),
+      Object.assign({}, common, { label: yLabel, labelSize: 30, size: axisSize, space: 40, values: opts.yValues || tickValues }),
     ];
   }
 
@@ -256,7 +257,10 @@
     const run = currentRun(), fit = currentFit(), tgt = currentTarget();
     const showUnits = state.units && unitsAvailable() && finalStep(run);
     const units = showUnits ? currentUnits() : null;
-    const series = [{}], data = [fit.x], legend = [];
+    const series = [{}], data = [fit.x], train = DIM === 1 && TRAIN;
+    const legend = [];
+    if (tgt) legend.push({ kind: "line", color: PALETTE.target, width: 3, dash: "12 7", label: t("target") });
+    if (train) legend.push({ kind: "dot", color: PALETTE.train, label: t("train") + " (" + TRAIN.x.length + ")" });
     if (units) {
       units.units.forEach((unit, k) => {
         series.push({ stroke: UNIT_COLORS[k % UNIT_COLORS.length], width: 2, alpha: 0.6 });
@@ -270,13 +274,10 @@
     if (tgt) {
       series.push({ stroke: PALETTE.target, width: 3, dash: [12, 7] });
       data.push(tgt.y);
-      legend.push({ kind: "line", color: PALETTE.target, width: 3, dash: "12 7", label: t("target") });
     }
     series.push({ stroke: PALETTE.fit, width: units ? 5 : 4 });
     data.push(nulls(fit.y));
     legend.push({ kind: "line", color: PALETTE.fit, width: 4, label: units ? t("sum") : t("fit") });
-    const train = DIM === 1 && TRAIN;
-    if (train) legend.splice(tgt ? 1 : 0, 0, { kind: "dot", color: PALETTE.train, label: t("train") + " (" + TRAIN.x.length + ")" });
     const [lo0, hi0] = steadyRange();
     const [lo, hi] = range([[lo0, hi0], fit.y].concat(units ? units.units.concat([[units.bias]]) : []), 0.06);
     const height = clamp(available(el) - 110, 320, Math.round(width * 0.7));
@@ -339,7 +340,7 @@
     chart({
       width: size + 60, height: size + 44, legend: { show: false }, cursor: { show: false },
       scales: { x: { time: false, range: [-h, 1 + h] }, y: { range: [-h, 1 + h] } },
-      axes: axes("x₁", "x₂").map((a) => Object.assign(a, { grid: { show: false }, size: 40, labelSize: 22 })),
+      axes: axes("x₁", "x₂").map((a) => Object.assign(a, { grid: { show: false }, size: 40, labelSize: 24, splits: () => [0, 0.5, 1] })),
       series: [{}, {}],
       hooks: { draw: [(u) => {
         u.ctx.imageSmoothingEnabled = true;
@@ -350,22 +351,21 @@
     const holder = document.createElement("div");
     row.appendChild(holder);
     chart({ // the colour scale: a vertical bar with the value axis on its right
-      width: 100, height: size + 44, legend: { show: false }, cursor: { show: false },
+      width: 92, height: size + 44, legend: { show: false }, cursor: { show: false },
       scales: { x: { time: false, range: [0, 1] }, y: { range: [lo, hi] } },
-      axes: [{ show: false, size: 44 }, Object.assign(axes("", "")[1], { side: 1, label: "", labelSize: 0, grid: { show: false } })],
+      axes: [{ show: false, size: 44 }, Object.assign(axes("", "")[1], { side: 1, label: "", labelSize: 0, gap: 4, grid: { show: false } })],
       series: [{}, {}],
       hooks: { draw: [(u) => {
         const ctx = u.ctx, { left, top, width, height } = u.bbox, grad = ctx.createLinearGradient(0, top + height, 0, top);
         DATA.colormaps[colormap].forEach((c, i, all) => grad.addColorStop(i / (all.length - 1), c));
         ctx.fillStyle = grad;
-        ctx.fillRect(left, top, Math.min(width, 22 * uPlot.pxRatio), height);
+        ctx.fillRect(left, top, width, height);
       }] },
     }, [[0, 1], [null, null]], holder);
   }
-  function drawHeatmaps(el, width) { // f and g side by side on one colour scale, |f - g| below on its own
+  function drawHeatmaps(el, width) { // f and g on one colour scale, |f - g| on its own: one row, the curves below
     const fit = currentFit().y, tgt = TARGET ? Array.from(TARGET) : null;
-    const rows = tgt ? 2 : 1;
-    const size = Math.floor(clamp(Math.min((width - 100) / 2 - 80, (available(el) - 90) / rows - 90), 200, 440));
+    const size = Math.floor(clamp(Math.min((width - 60) / (tgt ? 3 : 1) - 140, available(el) - 520), 200, 480));
     const holder = document.createElement("div");
     holder.className = "heatmaps";
     el.appendChild(holder);
@@ -375,10 +375,7 @@
     if (tgt) {
       const err = fit.map((g, i) => Math.abs(tgt[i] - g));
       const top = Math.max(...err.filter(isFinite), 0);
-      const errors = document.createElement("div");
-      errors.className = "heatmaps";
-      el.appendChild(errors);
-      heatmap(errors, t("heat_error"), err, 0, top > 0 ? top : 1, "magma", size, true);
+      heatmap(holder, t("heat_error"), err, 0, top > 0 ? top : 1, "magma", size, true);
     }
     setLegend("fit-legend", []);
   }
@@ -403,7 +400,7 @@
       width, height, legend: { show: false },
       cursor: { x: true, y: false, points: { size: 16, width: 3 }, drag: { x: false, y: false, setScale: false } },
       scales: { x: { time: false, distr: 3, log: 2 }, y: { distr: 3, log: 10 } },
-      axes: axes(t("width"), "", { xValues: (u, s) => s.map((v) => String(v)), yValues: logTickValues }),
+      axes: axes(t("width"), "", { xSpace: 28, xValues: (u, s) => s.map((v) => (v === null ? "" : String(v))), yValues: logTickValues }),
       series: [
         {},
         { stroke: PALETTE.fit, width: 3, points: { show: true, size: 9, fill: PALETTE.fit } },
@@ -513,7 +510,7 @@
     $("note").textContent = notes.join(" ");
     const k = Math.max(...DATA.curves[String(state.depth)].seeds, 0);
     setLegend("curve-legend", [
-      { kind: "line", color: PALETTE.fit, width: 3, label: t("median", { k }) },
+      { kind: "line", color: PALETTE.fit, width: 3, label: k === 1 ? t("one_seed") : t("median", { k }) },
       { kind: "band", color: PALETTE.band, label: t("spread") },
       { kind: "dot", color: PALETTE.mark, label: t("this_run") + " " + state.seed },
       { kind: "line", color: PALETTE.selected, width: 2, dash: "6 5", label: "n = " + state.width },
@@ -522,6 +519,7 @@
 
   function render() {
     normalize();
+    document.body.classList.toggle("maps", DIM === 2);
     syncControls();
     syncText();
     clearCharts();
@@ -531,7 +529,8 @@
     if (currentRun()) (DIM === 2 ? drawHeatmaps : drawLine)(fitEl, fitWidth);
     $("mse-plot").textContent = "";
     $("sup-plot").textContent = "";
-    const curveHeight = sideBySide() ? clamp((available($("mse-plot")) - 150) / 2, 180, 340) : 280;
+    const curveHeight = DIM === 2 ? clamp(available($("mse-plot")) - 130, 160, 340)
+      : sideBySide() ? clamp((available($("mse-plot")) - 150) / 2, 180, 340) : 280;
     for (const which of ["mse", "sup"]) {
       const el = $(which + "-plot");
       drawCurve(el, which, Math.max(320, el.clientWidth || 500), curveHeight);
