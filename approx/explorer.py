@@ -312,7 +312,8 @@ def _run_entry(network, x: np.ndarray, row: Mapping[str, str]) -> dict[str, Any]
         "diverged": row.get("diverged") == "true",
         "fit": _f32(network(x)),
     }
-    if len(network.widths) == 1 and network.dim == 1:  # Cybenko's G term by term
+    finite = all(np.isfinite(a).all() for a in (*network.kernels, *network.biases))
+    if len(network.widths) == 1 and network.dim == 1 and finite:  # Cybenko's G term by term (not of a diverged run)
         entry["units"] = {
             "w": _f64(network.kernels[0][0]),
             "b": _f64(network.biases[0]),

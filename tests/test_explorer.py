@@ -26,8 +26,8 @@ from approx.config import SweepConfig
 from approx.explorer import STRINGS, ExplorerError, explorer_data, write_explorer
 from approx.results import (
     NETWORK_ACTIVATIONS,
-    Network,
     SWEEP_COLUMNS,
+    Network,
     append_rows,
     atomic_write,
     load_frame,
@@ -174,6 +174,28 @@ def test_higher_dimensions(tmp_path, dim):
         assert "units" not in run  # hidden units are drawn for d = 1 only
 
 
+def test_a_diverged_run_is_drawn_as_gaps_and_left_out_of_the_curves(tmp_path):
+    run_dir = fake_sweep(tmp_path / "sweep", dim=1, widths=(2, 4), seeds=2)
+    net = load_network(run_dir, 4, 1)
+    broken = dataclasses.replace(net, kernels=(net.kernels[0], np.full_like(net.kernels[1], np.nan)))
+    write_network(network_path(run_dir, 1, 4, 1), broken)
+    text = (run_dir / "results.csv").read_text().splitlines()
+    rows = [line.split(",") for line in text]
+    column = {c: i for i, c in enumerate(rows[0])}
+    for row in rows[1:]:
+        if row[column["width"]] == "4" and row[column["seed"]] == "1":
+            row[column["diverged"]], row[column["test_mse"]] = "true", "nan"
+    (run_dir / "results.csv").write_text("\n".join(",".join(r) for r in rows) + "\n")
+    data = explorer_data(run_dir)
+    run = runs_of(data)[(1, 4, 1)]
+    assert run["diverged"] and run["test_mse"] is None and "units" not in run
+    assert np.isnan(f32(run["fit"])).all()
+    curves = data["curves"]["1"]
+    assert curves["seeds"] == [2, 1]  # only seed 0 is left at width 4
+    row = next(r for r in load_frame(run_dir).itertuples() if r.width == 4 and r.seed == 0)
+    assert curves["mse"]["median"][1] == curves["mse"]["min"][1] == curves["mse"]["max"][1] == float(row.test_mse)
+
+
 def test_snapshots_are_embedded(tmp_path):
     run_dir = fake_sweep(tmp_path / "sweep", dim=1, widths=(4,), seeds=1, snapshots=8)
     run = explorer_data(run_dir)["runs"][0]
@@ -254,7 +276,7 @@ def _no_params(folder: Path, sweep_1d: Path) -> Path:
     [
         ("missing", lambda t, s: [str(t / "nope")], r"no such run directory '.*nope'"),
         ("empty", lambda t, s: [str(t)], r"is not a run directory \(no manifest.json\)"),
-        ("fmnist", lambda t, s: [str(_manifest(t / "f", "fmnist"))], r"holds a 'fmnist' run; approx explore reads sweep"),
+        ("fmnist", lambda t, s: [str(_manifest(t / "f", "fmnist"))], r"holds a 'fmnist' run; approx explore reads"),
         ("scenario", lambda t, s: [str(_manifest(t / "b", "binary"))], r"holds a 'binary' run"),
         ("no rows", lambda t, s: [str(_manifest(t / "n", "sweep"))], r"holds no finished runs"),
         ("no networks", lambda t, s: [str(_no_params(t / "p", s))], r"holds no saved networks .*--no-params"),
@@ -287,8 +309,9 @@ def _browser():
         pytest.skip("chromium and chromedriver are not installed (Debian: apt-get install chromium chromium-driver)")
     options = webdriver.ChromeOptions()
     options.binary_location = chromium
-    for arg in ("--headless=new", "--no-sandbox", "--disable-gpu", "--window-size=1600,1000", "--force-device-scale-factor=1"):
+    for arg in ("--headless=new", "--no-sandbox", "--disable-gpu", "--window-size=1600,1000"):
         options.add_argument(arg)
+    options.add_argument("--force-device-scale-factor=1")
     options.set_capability("goog:loggingPrefs", {"browser": "ALL"})
     driver = webdriver.Chrome(service=Service(driver_path), options=options)
     driver.set_network_conditions(offline=True, latency=0, download_throughput=0, upload_throughput=0)
@@ -339,7 +362,8 @@ def test_browser_sliders_units_and_fragment(browser, sweep_1d, tmp_path):
     for depth, width, seed in saved_networks(run_dir):
         net = load_network(run_dir, width, seed, depth)
         fit = np.outer(steps / TINY.steps, net(x)) + np.outer(1 - steps / TINY.steps, x[:, 0] ** 2)
-        write_network(network_path(run_dir, depth, width, seed), dataclasses.replace(net, extras=Snapshots(steps, x, fit).arrays()))
+        with_snapshots = dataclasses.replace(net, extras=Snapshots(steps, x, fit).arrays())
+        write_network(network_path(run_dir, depth, width, seed), with_snapshots)
     page = write_explorer(run_dir)
     driver = _open(browser, page, "#w=1&s=1")
     assert driver.execute_script("return window.explorer.state()")["width"] == 1
@@ -367,7 +391,7 @@ def test_browser_sliders_units_and_fragment(browser, sweep_1d, tmp_path):
 
     driver.find_element(By.ID, "units").click()  # the hidden units of the final network
     units = driver.execute_script("return window.explorer.currentUnits()")
-    w, b, a = net.kernels[0][0].astype(np.float64), net.biases[0].astype(np.float64), net.kernels[1][:, 0].astype(np.float64)
+    w, b, a = (np.asarray(v, np.float64) for v in (net.kernels[0][0], net.biases[0], net.kernels[1][:, 0]))
     mine = a[:, None] * sigmoid(w[:, None] * x[None, :, 0] + b[:, None])
     np.testing.assert_allclose(np.array(units["units"]), mine[units["order"]], rtol=1e-9, atol=1e-12)
     np.testing.assert_allclose(units["sum"], net(x), rtol=1e-9, atol=1e-9)
