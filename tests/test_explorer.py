@@ -42,7 +42,7 @@ from approx.snapshots import Snapshots, plot_points
 TINY = SweepConfig(widths=(1, 2, 4), seeds=2, steps=20, train_points=64, test_points=256, bucket_ratio=4.0)
 
 
-# -- reading the page back, sweeps written by hand --------------------------------------------------------------------------
+# -- reading the page back, sweeps written by hand ------------------------------------------
 def page_data(path: Path) -> dict:
     """The JSON the page embeds, read back from the HTML."""
     html = Path(path).read_text(encoding="utf-8")
