@@ -396,10 +396,11 @@ _EXTRA_COMMANDS: dict[str, tuple[Callable, Callable, str]] = {}
 
 
 def _load_extensions() -> None:
-    """Subcommands that live with their features (fmnist, figures, bench, scenarios)."""
+    """Subcommands that live with their features (fmnist, figures, bench, scenarios, explore)."""
     import importlib
 
-    for module in ("approx.cli_fmnist", "approx.cli_figures", "approx.cli_bench", "approx.cli_scenarios"):
+    extensions = ("approx.cli_fmnist", "approx.cli_figures", "approx.cli_bench", "approx.cli_scenarios", "approx.cli_explore")
+    for module in extensions:
         try:
             mod = importlib.import_module(module)
         except ModuleNotFoundError as e:
