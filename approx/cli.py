@@ -61,11 +61,10 @@ def _progress(banner: str | None = None) -> Callable[[str], None]:
 
 
 def _setup_jax(args) -> None:
-    """Process-wide JAX settings, before any array exists."""
+    """Process-wide JAX settings, before any array exists (float64 is not
+    one of them: the runners scope it to their computation)."""
     import jax
 
-    if getattr(args, "x64", False):
-        jax.config.update("jax_enable_x64", True)
     if getattr(args, "distributed", False):
         from approx.processes import initialize
 

@@ -565,10 +565,28 @@ def run_fmnist(
     with the same seeds together, so its rows equal an uninterrupted run's
     bit for bit on the same machine.
     """
+    # float64 for this computation only (the config alone decides the
+    # precision, whatever the process's setting; the caller's comes back).
+    with jax.enable_x64(bool(config.x64)):
+        return _run_fmnist(
+            config, out_dir,
+            resume=resume, progress=progress, figures=figures, lang=lang, dataset=dataset, should_stop=should_stop,
+        )
+
+
+def _run_fmnist(
+    config: FMNISTConfig,
+    out_dir: str | Path,
+    *,
+    resume: bool = False,
+    progress: Callable[[str], None] | None = None,
+    figures: bool = True,
+    lang: str = "en",
+    dataset: FashionMNIST | None = None,
+    should_stop: Callable[[], bool] | None = None,
+) -> FMNISTOutcome:
     report = progress or (lambda msg: None)
     t_start = time.perf_counter()
-    if config.x64:
-        jax.config.update("jax_enable_x64", True)
     if dataset is None:
         dataset = load_fashion_mnist(config.data_dir)
     mesh = make_mesh()

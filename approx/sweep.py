@@ -523,11 +523,29 @@ def run_sweep(
     ``should_stop()`` turns true, the sweep stops after the bucket in flight
     (its rows written) and raises ``KeyboardInterrupt``.
     """
+    # float64 for this computation only (the config alone decides the
+    # precision, whatever the process's setting; the caller's comes back).
+    with jax.enable_x64(bool(config.x64)):
+        return _run_sweep(
+            config, out_dir,
+            resume=resume, progress=progress, figures=figures, lang=lang, target=target, should_stop=should_stop,
+        )
+
+
+def _run_sweep(
+    config: SweepConfig,
+    out_dir: str | Path,
+    *,
+    resume: bool = False,
+    progress: Callable[[str], None] | None = None,
+    figures: bool = True,
+    lang: str = "en",
+    target: Target | Callable | None = None,
+    should_stop: Callable[[], bool] | None = None,
+) -> SweepOutcome:
     report = progress or (lambda msg: None)
     t_start = time.perf_counter()
     check_sweep(config)  # a run beyond the machine is refused before any work
-    if config.x64:
-        jax.config.update("jax_enable_x64", True)
     tgt = resolve_target(target if target is not None else config.target, config.dim)
     if tgt.dim != config.dim:
         raise TargetError(f"target {tgt.name!r} is {tgt.dim}-dimensional but dim is {config.dim}")

@@ -17,6 +17,9 @@ os.environ.setdefault("JAX_PLATFORMS", "cpu")
 os.environ.setdefault("MPLBACKEND", "Agg")
 os.environ.setdefault("APPROX_NO_DOWNLOAD", "1")
 os.environ.setdefault("APPROX_NO_CACHE", "1")
+# Two test processes share an accelerator when there is one (JAX_PLATFORMS=):
+# neither may take three quarters of its memory up front.
+os.environ.setdefault("XLA_PYTHON_CLIENT_PREALLOCATE", "false")
 # (n,) against (n, 1) broadcasting silently is the classic loss bug.
 os.environ["JAX_NUMPY_RANK_PROMOTION"] = "raise"
 
@@ -27,9 +30,14 @@ jax.config.update("jax_numpy_rank_promotion", "raise")
 
 
 @pytest.fixture(autouse=True)
-def _strict_rank_promotion():
-    # A test that loosens the setting must not loosen it for the next one.
+def _strict_process_settings():
+    # A test that loosens rank promotion, or leaves float64 on, must not do so
+    # for the next one (float64 left on changes the last bits of every float32
+    # run after it: the same config would no longer give the same numbers).
     yield
     if jax.config.jax_numpy_rank_promotion != "raise":
         jax.config.update("jax_numpy_rank_promotion", "raise")
         pytest.fail("the test left jax_numpy_rank_promotion loosened")
+    if jax.config.jax_enable_x64:
+        jax.config.update("jax_enable_x64", False)
+        pytest.fail("the test left jax_enable_x64 on for the process")

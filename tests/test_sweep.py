@@ -184,10 +184,8 @@ REFERENCE_SWEEPS = {
 @pytest.fixture(scope="module")
 def reference_sweep(tmp_path_factory):
     """``get(name)``: the float64 sweep ``REFERENCE_SWEEPS[name]``, its
-    directory and data, run on first use.
-
-    run_sweep(x64=True) switches float64 on for the process; it is switched
-    back afterwards so that the other tests keep float32."""
+    directory and data, run on first use (float64: run_sweep scopes it to
+    the sweep; make_data needs it here too)."""
     from approx.sweep import make_data
     from approx.targets import make_target
 
@@ -195,16 +193,13 @@ def reference_sweep(tmp_path_factory):
 
     def get(name):
         if name not in cache:
-            try:
-                with jax.numpy_rank_promotion("raise"), jax.enable_x64(True):
-                    config = SweepConfig(**REFERENCE_SWEEPS[name], x64=True)
-                    path = tmp_path_factory.mktemp(name)
-                    run_sweep(config, path, figures=False)
-                    data = make_data(config, make_target("sine", config.dim))
-                    arrays = {k: np.asarray(getattr(data, k)) for k in ("x_train", "y_train", "x_test", "y_test", "x_sup")}
-                    cache[name] = (config, path, dataclasses.replace(data, **arrays))
-            finally:
-                jax.config.update("jax_enable_x64", False)
+            config = SweepConfig(**REFERENCE_SWEEPS[name], x64=True)
+            path = tmp_path_factory.mktemp(name)
+            run_sweep(config, path, figures=False)
+            with jax.enable_x64(True):
+                data = make_data(config, make_target("sine", config.dim))
+                arrays = {k: np.asarray(getattr(data, k)) for k in ("x_train", "y_train", "x_test", "y_test", "x_sup")}
+            cache[name] = (config, path, dataclasses.replace(data, **arrays))
         return cache[name]
 
     return get
@@ -278,3 +273,17 @@ def test_saving_networks_changes_no_number(tiny_sweep, tmp_path):
     run_sweep(SweepConfig(**TINY, save_networks=False), tmp_path, figures=False)
     assert _by_run(out / "results.csv") == _by_run(tmp_path / "results.csv")  # bit for bit
     assert not (tmp_path / "networks").exists()
+
+
+def test_the_process_float64_setting_changes_no_float32_number(tiny_sweep, tmp_path):
+    """The config alone decides the precision: a float32 sweep run while the
+    caller has float64 on gives the numbers of one run without, and the
+    caller's setting comes back (and a float64 sweep leaves it off)."""
+    out, _ = tiny_sweep
+    with jax.enable_x64(True):
+        run_sweep(SweepConfig(**TINY, save_networks=False), tmp_path / "a", figures=False)
+        assert jax.config.jax_enable_x64
+    assert _by_run(out / "results.csv") == _by_run(tmp_path / "a" / "results.csv")
+    run_sweep(SweepConfig(**{**TINY, "widths": (4,), "seeds": 1}, x64=True, save_networks=False), tmp_path / "b", figures=False)
+    assert not jax.config.jax_enable_x64
+    assert json.loads((tmp_path / "b" / "manifest.json").read_text())["x64"] is True
