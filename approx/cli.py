@@ -185,6 +185,16 @@ def _add_sweep_args(p: argparse.ArgumentParser) -> None:
         "--no-params", dest="save_networks", action="store_false", default=None,
         help="do not keep the trained networks (networks/*.npz; kept by default)",
     )  # fmt: skip
+    keep = p.add_mutually_exclusive_group()
+    keep.add_argument(
+        "--snapshots", type=int, metavar="K",
+        help=f"keep each network's fit and parameters at step 0 and K equally spaced steps of training, for "
+        f"the explorer and approx animate (default {d.snapshots}, at most --steps; 0: none)",
+    )  # fmt: skip
+    keep.add_argument(
+        "--no-explorer", dest="snapshots", action="store_const", const=0,
+        help="keep no training snapshots and write no explorer page",
+    )  # fmt: skip
     p.add_argument("--no-cache", action="store_true", help="do not use the persistent compilation cache")
     p.add_argument("--distributed", action="store_true", help="multi-host: call jax.distributed.initialize() first")
 
@@ -194,7 +204,7 @@ _SWEEP_FLAGS = {
     "lr": "lr", "optimizer": "optimizer", "schedule": "schedule", "init": "init",
     "output_init": "output_init", "train_points": "train_points", "test_points": "test_points",
     "batch_size": "batch_size", "data_seed": "data_seed", "bucket_ratio": "bucket_ratio", "x64": "x64",
-    "save_networks": "save_networks",
+    "save_networks": "save_networks", "snapshots": "snapshots",
 }  # fmt: skip
 
 
