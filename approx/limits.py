@@ -252,7 +252,7 @@ def sweep_footprint(config, *, devices: int = 1, accelerator: bool = False) -> F
     state = _OPT_STATE[c.optimizer] + _STEP_COPIES
     small = S.ACCELERATOR_SMALL_WIDTH if accelerator else S.SMALL_WIDTH
     inits = 0.0
-    snapshots = 0.0  # the largest group's snapshots, on the device and in its host read
+    snapshots = 0.0  # the largest group's snapshots
     count = c.snapshot_count
     points = _plot_count(d)
     worst = (0.0, 0.0, 0.0, 0, 0, 0)  # program bytes: activations, parameters, measuring; members, width, depth
@@ -269,7 +269,11 @@ def sweep_footprint(config, *, devices: int = 1, accelerator: bool = False) -> F
             per_call = members if accelerator else _cpu_members_per_call(members, bucket.width, n, devices)
             p = _mlp_params(d, bucket.width, depth, 1)
             bucket_init = max(bucket_init, members * p)
-            snapshots = max(snapshots, 2.0 * members * (count + 1) * (points + p) * fb if count else 0.0)
+            if count:
+                # The kept arrays (on the device and in the host read), and the
+                # forward passes on the plotting points (before the loop and in it).
+                kept = 2.0 * members * (count + 1) * (points + p) * fb
+                snapshots = max(snapshots, kept + 2 * per_call * 3.0 * points * bucket.width * depth * fb)
             acts = per_call * 3.0 * batch * bucket.width * depth * fb
             params = per_call * state * p * fb
             measure = 1.5 * (m + s) * bucket.width * depth * fb + (m + s) * d * fb

@@ -383,7 +383,14 @@ def make_run_fn(graphdef, config: TrainConfig, loss_fn: Callable = mean_squared_
             snapshots = RunSnapshots(fit, jax.vmap(unravel)(flat), loss)
         return RunResult(params, losses, final, state.diverged, snapshots)
 
-    return jax.jit(ensemble_vmap(one, (0, 0, None, None, 0, None)))
+    ensemble = ensemble_vmap(one, (0, 0, None, None, 0, None))
+
+    def run(params, masks, x, y, keys, points=None):
+        if config.snapshots and points is None:
+            raise ValueError(f"a run with {config.snapshots} snapshots needs the points to record the fit at")
+        return ensemble(params, masks, x, y, keys, points)
+
+    return jax.jit(run)
 
 
 def _run_in_chunks(step: Callable, objective: Callable, predict: Callable, state: TrainState, x, y, key, config: TrainConfig):
