@@ -406,10 +406,10 @@ _EXTRA_COMMANDS: dict[str, tuple[Callable, Callable, str]] = {}
 
 
 def _load_extensions() -> None:
-    """Subcommands that live with their features (fmnist, figures, bench, scenarios)."""
+    """Subcommands that live with their features (fmnist, figures, bench, scenarios, animate)."""
     import importlib
 
-    for module in ("approx.cli_fmnist", "approx.cli_figures", "approx.cli_bench", "approx.cli_scenarios"):
+    for module in ("approx.cli_fmnist", "approx.cli_figures", "approx.cli_bench", "approx.cli_scenarios", "approx.cli_animate"):
         try:
             mod = importlib.import_module(module)
         except ModuleNotFoundError as e:
