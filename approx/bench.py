@@ -246,23 +246,27 @@ def _timed(cmd: list[str], env: dict) -> tuple[float, subprocess.CompletedProces
     return wall, proc
 
 
-def bench_w1(quick: bool = False, baseline: str | None = None, report: Callable[[str], None] = print) -> BenchResult:
+def bench_w1(
+    quick: bool = False, baseline: str | None = None, report: Callable[[str], None] = print, snapshots: int | None = None
+) -> BenchResult:
     """W1 end to end in fresh processes, as the issue's command (figure
     included): cold cache, then warm cache. Compile time from the cold run's
-    manifest, steady-state run time from the warm run's."""
+    manifest, steady-state run time from the warm run's. ``snapshots``
+    passes ``--snapshots K`` to the sweeps (default: the sweep's own, 40)."""
     from approx.analysis import summarize
     from approx.results import read_manifest, read_rows
 
     args = QUICK_W1_ARGS if quick else W1_ARGS
+    extra = () if snapshots is None else ("--snapshots", str(snapshots))
     with tempfile.TemporaryDirectory(prefix="approx-bench-") as tmp:
         tmp = Path(tmp)
         env = os.environ | {"XDG_CACHE_HOME": str(tmp / "cache")}
         env.pop("APPROX_NO_CACHE", None)
         # The issue's command as a user types it: the figure is part of the work.
         report("w1: cold compilation cache ...")
-        cold, _ = _timed(_sweep_cmd(tmp / "cold", args), env)
+        cold, _ = _timed(_sweep_cmd(tmp / "cold", args, *extra), env)
         report(f"w1: cold {cold:.1f} s; warm cache ...")
-        warm, _ = _timed(_sweep_cmd(tmp / "warm", args), env)
+        warm, _ = _timed(_sweep_cmd(tmp / "warm", args, *extra), env)
         manifest = read_manifest(tmp / "cold")
         warm_manifest = read_manifest(tmp / "warm")
         rows = read_rows(tmp / "cold" / "results.csv")
@@ -279,6 +283,7 @@ def bench_w1(quick: bool = False, baseline: str | None = None, report: Callable[
             "buckets": manifest.get("buckets"),
             "device_count": manifest.get("device_count"),
             "backend": manifest.get("backend"),
+            "snapshots": manifest.get("config", {}).get("snapshots"),
         }
         if baseline == "torch":
             report("w1: PyTorch baseline ...")
@@ -507,7 +512,10 @@ WORKLOADS = {"w1": bench_w1, "fmnist": bench_fmnist, "scaling": bench_scaling, "
 BASELINES = {"torch": ("w1", "fmnist"), "keras": ("keras",)}
 
 
-def run_bench(workload: str = "all", *, baseline: str | None = None, quick: bool = False, out: Path | None = None, report=print) -> list[BenchResult]:
+def run_bench(
+    workload: str = "all", *, baseline: str | None = None, quick: bool = False, out: Path | None = None, report=print,
+    snapshots: int | None = None,
+) -> list[BenchResult]:
     names = list(WORKLOADS) if workload == "all" else [workload]
     for name in names:
         if name not in WORKLOADS:
@@ -527,6 +535,8 @@ def run_bench(workload: str = "all", *, baseline: str | None = None, quick: bool
     for name in names:
         if name == "scaling":
             results.append(bench_scaling(quick, out, report))
+        elif name == "w1":
+            results.append(bench_w1(quick, baseline if name in BASELINES.get(baseline, ()) else None, report, snapshots))
         else:
             results.append(WORKLOADS[name](quick, baseline if name in BASELINES.get(baseline, ()) else None, report))
     return results
@@ -550,7 +560,7 @@ def format_results(results: list[BenchResult]) -> str:
         e = r.extra
         if r.workload == "w1":
             lines.append(f"w1 end to end: cold cache {e['cold_wall_s']:.1f} s, warm cache {e['warm_wall_s']:.1f} s "
-                         f"({e.get('device_count')} {e.get('backend')} device(s)); cold run: training groups "
+                         f"({e.get('device_count')} {e.get('backend')} device(s), {e.get('snapshots')} snapshots); cold run: training groups "
                          f"{e.get('cold_groups_s') or math.nan:.1f} s (compile {r.compile_s:.1f} s of it), "
                          f"the rest start-up, summary and figure")  # fmt: skip
             if "torch_wall_s" in e:

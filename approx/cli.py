@@ -184,6 +184,16 @@ def _add_sweep_args(p: argparse.ArgumentParser) -> None:
         "--no-params", dest="save_networks", action="store_false", default=None,
         help="do not keep the trained networks (networks/*.npz; kept by default)",
     )  # fmt: skip
+    keep = p.add_mutually_exclusive_group()
+    keep.add_argument(
+        "--snapshots", type=int, metavar="K",
+        help=f"keep each network's fit and parameters at step 0 and K equally spaced steps of training, for "
+        f"the explorer and approx animate (default {d.snapshots}, at most --steps; 0: none)",
+    )  # fmt: skip
+    keep.add_argument(
+        "--no-explorer", dest="snapshots", action="store_const", const=0,
+        help="keep no training snapshots and write no explorer page (the same as --snapshots 0)",
+    )  # fmt: skip
     p.add_argument("--no-cache", action="store_true", help="do not use the persistent compilation cache")
     p.add_argument("--distributed", action="store_true", help="multi-host: call jax.distributed.initialize() first")
 
@@ -193,7 +203,7 @@ _SWEEP_FLAGS = {
     "lr": "lr", "optimizer": "optimizer", "schedule": "schedule", "init": "init",
     "output_init": "output_init", "train_points": "train_points", "test_points": "test_points",
     "batch_size": "batch_size", "data_seed": "data_seed", "bucket_ratio": "bucket_ratio", "x64": "x64",
-    "save_networks": "save_networks",
+    "save_networks": "save_networks", "snapshots": "snapshots",
 }  # fmt: skip
 
 
@@ -308,6 +318,10 @@ def _cmd_sweep(args, data: dict | None = None, where: str | None = None) -> int:
     print(f"results: {out / 'results.csv'}")
     for path in outcome.figures:
         print(f"figure: {path}")
+    if config.snapshot_count and not args.no_figure:
+        from approx.explorer import write_explorer
+
+        print(f"explorer: {write_explorer(out, lang=lang)}")
     print(f"time: {outcome.wall_seconds:.1f} s (compile {outcome.compile_seconds:.1f} s, train+measure {outcome.run_seconds:.1f} s)")
     return 0
 
@@ -395,10 +409,13 @@ _EXTRA_COMMANDS: dict[str, tuple[Callable, Callable, str]] = {}
 
 
 def _load_extensions() -> None:
-    """Subcommands that live with their features (fmnist, figures, bench, scenarios, explore)."""
+    """Subcommands that live with their features (fmnist, figures, bench, scenarios, explore, animate)."""
     import importlib
 
-    extensions = ("approx.cli_fmnist", "approx.cli_figures", "approx.cli_bench", "approx.cli_scenarios", "approx.cli_explore")
+    extensions = (
+        "approx.cli_fmnist", "approx.cli_figures", "approx.cli_bench", "approx.cli_scenarios",
+        "approx.cli_explore", "approx.cli_animate",
+    )
     for module in extensions:
         try:
             mod = importlib.import_module(module)

@@ -19,6 +19,10 @@ def _add_args(p) -> None:
     p.add_argument("--json", action="store_true", help="print the results as JSON")
     p.add_argument("--quick", action="store_true", help="tiny workloads (a smoke test, not a measurement)")
     p.add_argument("--out", metavar="DIR", help="directory for the scaling figure (default: runs/bench-TIME)")
+    p.add_argument(
+        "--snapshots", type=int, metavar="K",
+        help="w1: training snapshots kept per run (the sweep's --snapshots; default the sweep's, 40; 0: none)",
+    )  # fmt: skip
 
 
 def _cmd(args) -> int:
@@ -35,7 +39,9 @@ def _cmd(args) -> int:
         raise CLIError(f"--baseline {args.baseline} needs {args.baseline}: pip install 'approx[bench]'")
     out = Path(args.out) if args.out else Path("runs") / f"bench-{datetime.now().strftime('%Y%m%d-%H%M%S')}"
     report = (lambda msg: None) if args.json else (lambda msg: print(f"  {msg}", file=sys.stderr, flush=True))
-    results = run_bench(args.workload, baseline=args.baseline, quick=args.quick, out=out, report=report)
+    if args.snapshots is not None and args.snapshots < 0:
+        raise CLIError(f"--snapshots must be a non-negative integer, got {args.snapshots}")
+    results = run_bench(args.workload, baseline=args.baseline, quick=args.quick, out=out, report=report, snapshots=args.snapshots)
     if args.json:
         print(json.dumps([r.to_dict() for r in results], indent=2, default=str))
     else:

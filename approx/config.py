@@ -32,6 +32,7 @@ __all__ = [
     "load_toml",
     "parse_widths",
     "RESULT_NEUTRAL_KEYS",
+    "MAX_SNAPSHOTS",
     "TARGET_CHOICES",
 ]
 
@@ -46,7 +47,8 @@ OUTPUT_INIT_CHOICES = ("lstsq", "none")
 DEFAULT_WIDTHS = (1, 2, 4, 8, 16, 32, 64, 128, 256)
 # Keys that change how a sweep is scheduled or what it keeps, but not its
 # numbers; resuming with a different value is allowed.
-RESULT_NEUTRAL_KEYS = frozenset({"bucket_ratio", "max_bucket_runs", "save_networks"})
+# (snapshots: the trained numbers are bit-identical with and without them, tests/test_sweep.py.)
+RESULT_NEUTRAL_KEYS = frozenset({"bucket_ratio", "max_bucket_runs", "save_networks", "snapshots"})
 
 
 # Counters, seeds, widths and point counts are int32 inside the compiled
@@ -87,6 +89,27 @@ def _widths(name, value):
         raise ConfigError(f"{name} has repeated values: {list(value)}")
 
 
+# Snapshots of a run: each keeps the fit on the plotting points and every
+# parameter of the network in its file, so K + 1 of them make the file K + 1
+# times the network's size (plus the fits); a movie needs a few hundred frames at most.
+MAX_SNAPSHOTS = 1000
+# The default count, capped at a run's steps (a 20-step sweep keeps 20);
+# a count given explicitly must be at most the steps.
+DEFAULT_SNAPSHOTS = 40
+
+
+def _snapshots(value, steps):
+    if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+        raise ConfigError(f"snapshots must be a non-negative integer (0: none), got {value!r}")
+    if value > MAX_SNAPSHOTS:
+        raise ConfigError(
+            f"snapshots must be at most {MAX_SNAPSHOTS}, got {value}: each one keeps the fit and every parameter "
+            "in each saved network's file (a movie needs a few hundred frames at most)"
+        )
+    if isinstance(steps, int) and value > steps and value != DEFAULT_SNAPSHOTS:
+        raise ConfigError(f"snapshots must be at most steps ({steps}): one snapshot per step at most, got {value}")
+
+
 @dataclass(frozen=True)
 class SweepConfig:
     """A width sweep on a target function over ``[0, 1]^dim``.
@@ -116,6 +139,7 @@ class SweepConfig:
     bucket_ratio: float = 2.0  # widths within this ratio share a compiled program
     max_bucket_runs: int = 0  # > 0 caps the runs trained together in one program
     save_networks: bool = True  # keep each run's trained network in networks/ (.npz); False for huge sweeps
+    snapshots: int = DEFAULT_SNAPSHOTS  # fits and parameters kept at K + 1 steps of training with each network (0: none; at most steps)
 
     def __post_init__(self):
         if not isinstance(self.target, str) or not self.target:
@@ -146,6 +170,14 @@ class SweepConfig:
         _positive_int("max_bucket_runs", self.max_bucket_runs, 0)
         if not isinstance(self.save_networks, bool):
             raise ConfigError(f"save_networks must be true or false, got {self.save_networks!r}")
+        _snapshots(self.snapshots, self.steps)
+
+    @property
+    def snapshot_count(self) -> int:
+        """Snapshots each run keeps: ``snapshots``, the default capped at
+        ``steps``; none when the networks are not saved (they live in the
+        network files)."""
+        return min(self.snapshots, self.steps) if self.save_networks else 0
 
     def to_dict(self) -> dict[str, Any]:
         d = dataclasses.asdict(self)
@@ -247,11 +279,22 @@ def _negated(name: str, value, where: str):
     return not value
 
 
+def _explorer(name: str, value, where: str):
+    """``explorer = false`` (or ``no_explorer = true``): no snapshots; true: the default number."""
+    keep = not _negated(name, value, where) if name == "explorer" else _negated(name, value, where)
+    return SweepConfig.snapshots if keep else 0
+
+
 # Keys accepted besides the field names: a command-line option's own spelling
 # with underscores (``--depth 2`` -> ``depth = 2``, ``--no-standardize`` ->
 # ``no_standardize = true``), as key -> (field, conversion of the value or None).
 OPTION_KEYS: dict[type, dict[str, tuple[str, Any]]] = {
-    SweepConfig: {"depth": ("depths", None), "no_params": ("save_networks", _negated)},
+    SweepConfig: {
+        "depth": ("depths", None),
+        "no_params": ("save_networks", _negated),
+        "explorer": ("snapshots", _explorer),
+        "no_explorer": ("snapshots", _explorer),
+    },
     FMNISTConfig: {"depth": ("depths", None), "no_standardize": ("standardize", _negated)},
 }
 

@@ -252,6 +252,9 @@ def sweep_footprint(config, *, devices: int = 1, accelerator: bool = False) -> F
     state = _OPT_STATE[c.optimizer] + _STEP_COPIES
     small = S.ACCELERATOR_SMALL_WIDTH if accelerator else S.SMALL_WIDTH
     inits = 0.0
+    snapshots = 0.0  # the largest group's snapshots
+    count = c.snapshot_count
+    points = _plot_count(d)
     worst = (0.0, 0.0, 0.0, 0, 0, 0)  # program bytes: activations, parameters, measuring; members, width, depth
     for depth in c.depths:
         # One run per width and seed 0 plans the groups; every group holds all seeds of its widths.
@@ -266,6 +269,11 @@ def sweep_footprint(config, *, devices: int = 1, accelerator: bool = False) -> F
             per_call = members if accelerator else _cpu_members_per_call(members, bucket.width, n, devices)
             p = _mlp_params(d, bucket.width, depth, 1)
             bucket_init = max(bucket_init, members * p)
+            if count:
+                # The kept arrays (on the device and in the host read), and the
+                # forward passes on the plotting points (before the loop and in it).
+                kept = 2.0 * members * (count + 1) * (points + p) * fb
+                snapshots = max(snapshots, kept + 2 * per_call * 3.0 * points * bucket.width * depth * fb)
             acts = per_call * 3.0 * batch * bucket.width * depth * fb
             params = per_call * state * p * fb
             measure = 1.5 * (m + s) * bucket.width * depth * fb + (m + s) * d * fb
@@ -300,8 +308,20 @@ def sweep_footprint(config, *, devices: int = 1, accelerator: bool = False) -> F
                 ("widths", "dim", "seeds"),
             ),
             Part(f"measuring ({m + s} points x width {width})", measure, ("widths", "test_points", "dim")),
+            Part(
+                f"the training snapshots ({count} + 1 of each network's parameters and fit on {points} points)",
+                snapshots,
+                ("snapshots", "widths", "dim", "seeds"),
+            ),
         )
     )
+
+
+def _plot_count(dim: int) -> int:
+    """Points of approx.snapshots.plot_points(dim)."""
+    from approx.snapshots import PLOT_POINTS_1D, PLOT_POINTS_SLICE, PLOT_SIDE_2D
+
+    return {1: PLOT_POINTS_1D, 2: PLOT_SIDE_2D**2}.get(dim, dim * PLOT_POINTS_SLICE)
 
 
 # The cap of approx.sweep._CPU_FLOATS_PER_CALL (a test keeps them equal).

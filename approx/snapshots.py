@@ -3,14 +3,27 @@
 A sweep's saved network (``networks/depthD_widthW_seedS.npz``, see
 :mod:`approx.results`) can carry *snapshots*: the network's values on the
 plotting points at ``K + 1`` steps of its training (step 0, the initial
-network, then equally spaced steps up to the last). They are kept as three
-extra arrays of the network file:
+network after the least-squares readout, then ``K`` equally spaced steps
+up to the last, see :func:`snapshot_steps`). They are kept as extra arrays
+of the network file:
 
 * ``snapshot_steps`` ``(K + 1,)`` int: the optimiser steps, ``0`` first and
-  the run's last step last;
+  the run's last step last, strictly increasing;
 * ``snapshot_x`` ``(P, d)``: the plotting points, :func:`plot_points`;
 * ``snapshot_fit`` ``(K + 1, P)``: the network's output at those points
-  after each of those steps.
+  after each of those steps;
+* ``snapshot_params`` ``(K + 1, n_params)`` (optional): all the network's
+  parameters after each of those steps, layer by layer, input layer first:
+  ``kernel_i`` row-major (``(fan_in, fan_out)``) then ``bias_i``, the order
+  of the file's own arrays (``Network.params`` flattened), so that the
+  hidden units can be drawn at each step (:func:`network_at`);
+* ``snapshot_loss`` ``(K + 1,)`` (optional): the training loss (on the whole
+  training set) after each of those steps.
+
+The last snapshot is the saved network itself: its ``snapshot_fit`` row is
+the network's values at ``snapshot_x`` and its ``snapshot_params`` row its
+parameters. A sweep keeps ``K = SweepConfig.snapshots`` of them (40 by
+default, ``approx sweep --snapshots K``; ``--no-explorer`` keeps none).
 
 The plotting points depend on the input dimension only, so that every
 picture of a sweep (explorer, animations) draws target and fits on the same
@@ -34,6 +47,25 @@ PLOT_POINTS_1D = 257
 PLOT_SIDE_2D = 49
 PLOT_POINTS_SLICE = 129
 SNAPSHOT_ARRAYS = ("snapshot_steps", "snapshot_x", "snapshot_fit")
+OPTIONAL_SNAPSHOT_ARRAYS = ("snapshot_params", "snapshot_loss")
+
+
+def snapshot_steps(steps: int, count: int) -> np.ndarray:
+    """The steps of ``count`` snapshots of a ``steps``-step run, ``(count + 1,)``:
+    ``0``, then the end of each of ``count`` chunks of steps, the last one
+    ``steps``. With ``c, r = divmod(steps, count)`` chunk ``k`` holds ``c + 1``
+    steps for ``k < r`` and ``c`` after, so snapshot ``k`` is at step
+    ``k c + min(k, r)``: exactly equally spaced when ``count`` divides
+    ``steps``, never more than one step apart otherwise.
+    """
+    for name, value, low in (("steps", steps, 1), ("count", count, 1)):
+        if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < low:
+            raise ValueError(f"{name} must be an integer >= {low}, got {value!r}")
+    if count > steps:
+        raise ValueError(f"count must be at most steps ({steps}): one snapshot per step at most, got {count}")
+    c, r = divmod(int(steps), int(count))
+    k = np.arange(count + 1)
+    return k * c + np.minimum(k, r)
 
 
 def plot_points(dim: int, dtype=np.float64) -> np.ndarray:
@@ -58,15 +90,49 @@ def plot_points(dim: int, dtype=np.float64) -> np.ndarray:
 @dataclass(frozen=True)
 class Snapshots:
     """A run's fits during training: ``fit[k]`` is the network after
-    ``steps[k]`` optimiser steps, evaluated at the points ``x``."""
+    ``steps[k]`` optimiser steps, evaluated at the points ``x``; ``params[k]``
+    its flat parameters then and ``loss[k]`` its training loss (each
+    ``None`` when not kept)."""
 
     steps: np.ndarray  # (K + 1,) int
     x: np.ndarray  # (P, d)
     fit: np.ndarray  # (K + 1, P)
+    params: np.ndarray | None = None  # (K + 1, n_params)
+    loss: np.ndarray | None = None  # (K + 1,)
 
     def arrays(self) -> dict[str, np.ndarray]:
         """The arrays as a network file's extras."""
-        return {"snapshot_steps": self.steps, "snapshot_x": self.x, "snapshot_fit": self.fit}
+        out = {"snapshot_steps": self.steps, "snapshot_x": self.x, "snapshot_fit": self.fit}
+        if self.params is not None:
+            out["snapshot_params"] = self.params
+        if self.loss is not None:
+            out["snapshot_loss"] = self.loss
+        return out
+
+
+def flat_params(network) -> np.ndarray:
+    """A network's parameters as one vector, in the order of ``snapshot_params``."""
+    return np.concatenate([a.ravel() for k, b in zip(network.kernels, network.biases) for a in (k, b)])
+
+
+def network_at(network, snapshots: Snapshots, k: int):
+    """The :class:`approx.results.Network` of snapshot ``k``: ``network``'s
+    layers (the saved, final network) with the parameters of
+    ``snapshots.params[k]``."""
+    from approx.results import Network
+
+    if snapshots.params is None:
+        raise ValueError("these snapshots keep no parameters (snapshot_params), only the fits")
+    flat = np.asarray(snapshots.params[k])
+    kernels, biases, at = [], [], 0
+    for kernel, bias in zip(network.kernels, network.biases):
+        kernels.append(flat[at : at + kernel.size].reshape(kernel.shape))
+        at += kernel.size
+        biases.append(flat[at : at + bias.size])
+        at += bias.size
+    if at != flat.size:
+        raise ValueError(f"snapshot parameters have {flat.size} values; the network has {at}")
+    return Network(tuple(kernels), tuple(biases), network.activation, network.meta)
 
 
 def snapshots_of(network) -> Snapshots | None:
@@ -81,4 +147,9 @@ def snapshots_of(network) -> Snapshots | None:
             f"snapshot arrays do not fit: steps {steps.shape}, x {x.shape}, fit {fit.shape} "
             "(want (K+1,), (P, d), (K+1, P))"
         )
-    return Snapshots(steps, x, fit)
+    params, loss = (np.asarray(extras[n]) if n in extras else None for n in OPTIONAL_SNAPSHOT_ARRAYS)
+    if params is not None and (params.ndim != 2 or params.shape[0] != steps.shape[0]):
+        raise ValueError(f"snapshot_params has shape {params.shape}; want (K+1, n_params) with K+1 = {steps.shape[0]}")
+    if loss is not None and loss.shape != steps.shape:
+        raise ValueError(f"snapshot_loss has shape {loss.shape}; want (K+1,) = {steps.shape}")
+    return Snapshots(steps, x, fit, params, loss)

@@ -47,6 +47,7 @@ from approx.measure import held_out_points, make_measure_fn, sup_method, sup_poi
 from approx.models import INIT_COMPILER_OPTIONS, MLP, count_params
 from approx.processes import SharedRunDirectory, any_process, is_writer, replicate, to_host
 from approx.results import SWEEP_COLUMNS, Network, RunDirectory
+from approx.snapshots import Snapshots, plot_points, snapshot_steps
 from approx.targets import TARGET_RULE, Target, TargetError, host_errors, resolve_target, sample_uniform
 from approx.train import TrainConfig, make_run_fn, mean_squared_error
 
@@ -124,6 +125,7 @@ class SweepData:
     y_test: jax.Array  # (m,)
     x_sup: jax.Array
     sup_method: str
+    x_plot: jax.Array | None = None  # approx.snapshots.plot_points(dim): where snapshots record the fit
 
 
 def make_data(config: SweepConfig, target: Target) -> SweepData:
@@ -143,12 +145,13 @@ def make_data(config: SweepConfig, target: Target) -> SweepData:
     with on_init_device(), host_errors(target, config.dim):  # a NumPy target that raises: one TargetError
         *built, y_sup = jax.block_until_ready(build(np.int32(config.data_seed)))
     x_train, y_train, x_test, y_test, x_sup = to_compute_device(built)
+    x_plot = jnp.asarray(plot_points(config.dim), dtype)  # on the default device
     method = sup_method(config.dim)
     if target.host and config.dim > 2:  # the ascent's target gradient: see approx.targets._host_function
         method += " (NumPy target: finite differences)"
     if not all(np.isfinite(np.asarray(y)).all() for y in (y_train, y_test, y_sup)):
         raise TargetError(f"target {target.name!r} returned NaN or Inf on [0,1]^{config.dim}; {TARGET_RULE}")
-    return SweepData(x_train, y_train, x_test, y_test, x_sup, method)
+    return SweepData(x_train, y_train, x_test, y_test, x_sup, method, x_plot)
 
 
 @dataclass
@@ -233,6 +236,7 @@ def _train_config(config: SweepConfig) -> TrainConfig:
         schedule=config.schedule,
         batch_size=config.batch_size,
         output_init=config.output_init,
+        snapshots=config.snapshot_count,
     )
 
 
@@ -308,10 +312,12 @@ def _bucket_program(config: SweepConfig, depth: int, width: int, target_fn: Call
     depth's initial parameters, train them, measure them.
 
     ``program(all_params, all_keys, idx, masks, x_train, y_train, x_test,
-    y_test, x_sup) -> dict`` of ``(E,)`` arrays (``final``, ``diverged`` and
-    the errors), ``sup_at`` ``(E, d)`` and ``params``, the trained
-    parameters as a pure dict (``{"layers": {i: {"kernel", "bias"}}}``, at the
-    bucket's padded width). One compilation per ``(depth, width, ensemble
+    y_test, x_sup, x_plot) -> dict`` of ``(E,)`` arrays (``final``,
+    ``diverged`` and the errors), ``sup_at`` ``(E, d)`` and ``params``, the
+    trained parameters as a pure dict (``{"layers": {i: {"kernel",
+    "bias"}}}``, at the bucket's padded width); with snapshots, also
+    ``snapshots``: ``fit`` ``(E, K+1, P)`` on ``x_plot``, ``loss`` ``(E,
+    K+1)`` and ``params`` (the pure dict, each leaf ``(E, K+1, ...)``). One compilation per ``(depth, width, ensemble
     size)``: slicing, training and measuring in one program rather than
     three (each compilation has a fixed cost of tens of milliseconds). The
     parameters are returned whether or not they are saved, so that saving
@@ -324,15 +330,19 @@ def _bucket_program(config: SweepConfig, depth: int, width: int, target_fn: Call
     measure = make_measure_fn(graphdef, target_fn, config.dim)
     spread = None if mesh is None else NamedSharding(mesh, PartitionSpec("ensemble"))
 
-    def program(all_params, all_keys, idx, masks, x_train, y_train, x_test, y_test, x_sup):
+    def program(all_params, all_keys, idx, masks, x_train, y_train, x_test, y_test, x_sup, x_plot):
         params = _slice_to(jax.tree.map(lambda a: a[idx], all_params), structure)
         keys = all_keys[idx]
         if spread is not None:
             params, keys = jax.lax.with_sharding_constraint((params, keys), spread)
-        result = run(params, masks, x_train, y_train, keys)
+        result = run(params, masks, x_train, y_train, keys, x_plot)
         errors = measure(result.params, masks, x_test, y_test, x_sup)
         params = nnx.to_pure_dict(result.params)
-        return {"final": result.final_loss, "diverged": result.diverged, **errors, "params": params}
+        out = {"final": result.final_loss, "diverged": result.diverged, **errors, "params": params}
+        if result.snapshots is not None:
+            snaps = result.snapshots
+            out["snapshots"] = {"fit": snaps.fit, "loss": snaps.loss, "params": nnx.to_pure_dict(snaps.params)}
+        return out
 
     return jax.jit(program)
 
@@ -365,27 +375,44 @@ def _rows(config: SweepConfig, runs: Sequence[Run], target: Target, data: SweepD
     return rows
 
 
-def _networks(config: SweepConfig, runs: Sequence[Run], target: Target, host: dict) -> list[Network]:
+def _cut(layers, i: int, width: int, lead: tuple = ()) -> tuple[list, list]:
+    """Run ``i``'s kernels and biases cut from a bucket's padded layers
+    (host arrays, ensemble axis first, then the axes ``lead``) to ``width``
+    hidden units."""
+    depth = len(layers) - 1
+    kernels, biases = [], []
+    for j in range(depth + 1):
+        rows = slice(None) if j == 0 else slice(0, width)
+        cols = slice(None) if j == depth else slice(0, width)
+        kernels.append(np.ascontiguousarray(layers[j]["kernel"][i][(*lead, rows, cols)]))
+        biases.append(np.ascontiguousarray(layers[j]["bias"][i][(*lead, cols)]))
+    return kernels, biases
+
+
+def _networks(config: SweepConfig, runs: Sequence[Run], target: Target, host: dict, data: SweepData | None = None) -> list[Network]:
     """Each run's trained network, cut from the bucket's padded parameters
     (``host["params"]``: host arrays with the ensemble axis first) to its
     true width: hidden units past the run's width are masked (they output
     zero and never move), so dropping them leaves the same function. The
     file also keeps ``sup_at``, the point where the row's ``test_sup`` was
-    found: evaluating the network there checks that number."""
-    layers = host["params"]["layers"]
-    depth = len(layers) - 1
+    found: evaluating the network there checks that number, and the run's
+    snapshots when the program recorded them (:mod:`approx.snapshots`)."""
     config_dict = config.to_dict() | {"target": target.name}
+    snaps = host.get("snapshots")
+    if snaps is not None:
+        steps = snapshot_steps(config.steps, config.snapshot_count)
+        x_plot = np.asarray(data.x_plot)
     networks = []
     for i, r in enumerate(runs):
-        kernels, biases = [], []
-        for j in range(depth + 1):
-            rows = slice(None) if j == 0 else slice(0, r.width)
-            cols = slice(None) if j == depth else slice(0, r.width)
-            kernels.append(np.ascontiguousarray(layers[j]["kernel"][i][rows, cols]))
-            biases.append(np.ascontiguousarray(layers[j]["bias"][i][cols]))
+        kernels, biases = _cut(host["params"]["layers"], i, r.width)
         meta = {"kind": "sweep", "target": target.name, "depth": r.depth, "width": r.width, "seed": r.seed,
                 "config": config_dict}  # fmt: skip
         extras = {"sup_at": np.asarray(host["sup_at"][i])}
+        if snaps is not None:
+            ks, bs = _cut(snaps["params"]["layers"], i, r.width, (slice(None),))
+            # Layer by layer, kernel (row-major) then bias: the file's own order.
+            flat = np.concatenate([a.reshape(len(steps), -1) for k, b in zip(ks, bs) for a in (k, b)], axis=1)
+            extras |= Snapshots(steps, x_plot, np.asarray(snaps["fit"][i]), flat, np.asarray(snaps["loss"][i])).arrays()
         networks.append(Network(tuple(kernels), tuple(biases), config.activation, meta, extras))
     return networks
 
@@ -442,7 +469,9 @@ def train_bucket(
     members = _pad_members(list(bucket.runs), n_dev)
     size = _members_per_call(len(members), bucket.width, config.train_points, n_dev)
     members = _pad_members(members, size)
-    data_args = (data.x_train, data.y_train, data.x_test, data.y_test, data.x_sup)
+    # The plotting points only when the program records snapshots: without, it is the program it always was.
+    x_plot = data.x_plot if config.snapshot_count else None
+    data_args = (data.x_train, data.y_train, data.x_test, data.y_test, data.x_sup, x_plot)
     t0 = time.perf_counter()
     if init is None:
         seeds = np.asarray([r.seed for r in members], np.int32)
@@ -467,12 +496,12 @@ def train_bucket(
     t1 = time.perf_counter()  # compiled and initialised: from here on, training and measuring
     outs = [exe(all_params, all_keys, i, m, *data_args) for i, m in calls]
     if not keep_networks:
-        outs = [{k: v for k, v in o.items() if k != "params"} for o in outs]
+        outs = [{k: v for k, v in o.items() if k not in ("params", "snapshots")} for o in outs]
     host = to_host(outs)  # the bucket's one host read (gathered from every process)
     host = jax.tree.map(lambda *parts: np.concatenate([np.asarray(p) for p in parts]), *host)
     t3 = time.perf_counter()
     rows = _rows(config, bucket.runs, target, data, host, (t3 - t1) / len(members))
-    networks = _networks(config, bucket.runs, target, host) if keep_networks else None
+    networks = _networks(config, bucket.runs, target, host, data) if keep_networks else None
     return BucketResult(rows, networks, t1 - t0, t3 - t1)
 
 

@@ -28,6 +28,7 @@ from typing import Callable, NamedTuple, Sequence
 
 import jax
 import jax.numpy as jnp
+import numpy as np
 import optax
 from flax import nnx
 from jax.flatten_util import ravel_pytree
@@ -38,6 +39,7 @@ __all__ = [
     "TrainConfig",
     "TrainState",
     "RunResult",
+    "RunSnapshots",
     "make_optimizer",
     "make_apply",
     "fit_output_layer",
@@ -71,6 +73,10 @@ class TrainConfig:
       output_init: ``"lstsq"`` fits the output layer by least squares on the
         initial hidden features before training; ``"none"`` leaves it random.
       weight_decay: decoupled weight decay (adamw) or L2 (others), >= 0.
+      snapshots: ``K`` snapshots of the network during training (0: none):
+        its values on given points and its parameters at step 0 and at the
+        ``K`` steps of :func:`approx.snapshots.snapshot_steps`, the last one
+        the final network. At most ``steps``.
     """
 
     optimizer: str = "adam"
@@ -80,6 +86,7 @@ class TrainConfig:
     batch_size: int | None = None
     output_init: str = "lstsq"
     weight_decay: float = 0.0
+    snapshots: int = 0
 
     def __post_init__(self):
         if self.optimizer not in OPTIMIZERS:
@@ -96,6 +103,8 @@ class TrainConfig:
             raise ValueError(f"unknown output init {self.output_init!r}; valid: {', '.join(OUTPUT_INITS)}")
         if not (isinstance(self.weight_decay, (int, float)) and self.weight_decay >= 0):
             raise ValueError(f"weight decay must be >= 0, got {self.weight_decay!r}")
+        if isinstance(self.snapshots, bool) or not isinstance(self.snapshots, int) or not 0 <= self.snapshots <= self.steps:
+            raise ValueError(f"snapshots must be an integer in 0..steps ({self.steps}), got {self.snapshots!r}")
 
 
 def _schedule(learning_rate: float, total_steps: int | None, schedule: str):
@@ -235,6 +244,15 @@ class TrainState(NamedTuple):
     model_state: object = None
 
 
+class RunSnapshots(NamedTuple):
+    """The network at the ``K + 1`` steps of
+    :func:`approx.snapshots.snapshot_steps` (per ensemble member when vmapped)."""
+
+    fit: jax.Array  # (K + 1, P) outputs at the given points (first output)
+    params: object  # the parameters' pytree, each leaf with a leading (K + 1) axis
+    loss: jax.Array  # (K + 1,) full training loss
+
+
 class RunResult(NamedTuple):
     """A finished run (per ensemble member when vmapped)."""
 
@@ -242,6 +260,7 @@ class RunResult(NamedTuple):
     losses: jax.Array  # (steps,) training loss before each step
     final_loss: jax.Array  # training loss at the final parameters
     diverged: jax.Array  # bool
+    snapshots: RunSnapshots | None = None  # with TrainConfig.snapshots > 0
 
 
 def init_train_state(params, optimizer: optax.GradientTransformation, model_state=None) -> TrainState:
@@ -297,7 +316,7 @@ def _make_step(objective: Callable, optimizer: optax.GradientTransformation, is_
 
 @functools.lru_cache(maxsize=64)
 def make_run_fn(graphdef, config: TrainConfig, loss_fn: Callable = mean_squared_error) -> Callable:
-    """A jitted ``run(params, masks, x, y, keys) -> RunResult`` over an ensemble.
+    """A jitted ``run(params, masks, x, y, keys, points=None) -> RunResult`` over an ensemble.
 
     ``params``, ``masks`` (tuple of ``(E, width)``, or ``None``) and ``keys``
     ``(E,)`` carry the ensemble axis; ``x`` ``(n, d)`` and ``y`` ``(n, out)``
@@ -305,6 +324,14 @@ def make_run_fn(graphdef, config: TrainConfig, loss_fn: Callable = mean_squared_
     optimiser steps under ``lax.scan``, the final loss) is one program,
     compiled once per ``(graphdef, config, shapes)``; the factory is cached
     so calling it again returns the same compiled function.
+
+    With ``config.snapshots = K > 0`` the run also returns
+    :class:`RunSnapshots`: the network's outputs on ``points`` ``(P, d)``
+    and its parameters at step 0 (after the least-squares readout) and
+    after each of ``K`` chunks of steps (:func:`approx.snapshots.snapshot_steps`),
+    as outputs of the compiled loop (an outer ``lax.scan`` over the chunks of
+    an inner loop over their steps): no extra host round trip. With ``K = 0``
+    the program is the plain scan over the steps.
     """
     apply = make_apply(graphdef)
     optimizer = make_optimizer(
@@ -316,7 +343,7 @@ def make_run_fn(graphdef, config: TrainConfig, loss_fn: Callable = mean_squared_
     )
     is_lbfgs = config.optimizer == "lbfgs"
 
-    def one(params, masks, x, y, key):
+    def one(params, masks, x, y, key, points):
         if config.output_init == "lstsq":
             params = fit_output_layer(graphdef, params, x, y, masks)
 
@@ -331,7 +358,11 @@ def make_run_fn(graphdef, config: TrainConfig, loss_fn: Callable = mean_squared_
         step = _make_step(objective, optimizer, is_lbfgs)
 
         state = init_train_state(params, optimizer)
-        if config.batch_size is None:
+        snapshots = None
+        if config.snapshots:
+            predict = lambda p: apply(unravel(p), points, masks)[:, 0]  # noqa: E731
+            state, losses, snapshots = _run_in_chunks(step, objective, predict, state, x, y, key, config)
+        elif config.batch_size is None:
             # Full batch: no random numbers in the loop (each random call
             # site costs a few tenths of a second of compilation on CPU).
             state, losses = jax.lax.scan(lambda s, _: step(s, x, y), state, None, length=config.steps)
@@ -345,9 +376,73 @@ def make_run_fn(graphdef, config: TrainConfig, loss_fn: Callable = mean_squared_
         params = unravel(state.params)
         final = loss_fn(y, apply(params, x, masks))
         final = jnp.where(state.diverged | ~jnp.isfinite(final), state.last_loss, final)
-        return RunResult(params, losses, final, state.diverged)
+        if snapshots is not None:
+            fit, flat, loss = snapshots
+            # The last snapshot's loss is the run's final loss (on the full training set).
+            loss = jnp.concatenate([loss[:-1], final[None]])
+            snapshots = RunSnapshots(fit, jax.vmap(unravel)(flat), loss)
+        return RunResult(params, losses, final, state.diverged, snapshots)
 
-    return jax.jit(ensemble_vmap(one, (0, 0, None, None, 0)))
+    ensemble = ensemble_vmap(one, (0, 0, None, None, 0, None))
+
+    def run(params, masks, x, y, keys, points=None):
+        if config.snapshots and points is None:
+            raise ValueError(f"a run with {config.snapshots} snapshots needs the points to record the fit at")
+        return ensemble(params, masks, x, y, keys, points)
+
+    return jax.jit(run)
+
+
+def _run_in_chunks(step: Callable, objective: Callable, predict: Callable, state: TrainState, x, y, key, config: TrainConfig):
+    """``config.steps`` steps in ``K = config.snapshots`` chunks, recording the
+    network before the first chunk and after each.
+
+    Returns ``(state, losses (steps,), (fit (K+1, P), flat (K+1, n), loss
+    (K+1,)))`` with ``fit = predict(flat)`` and ``loss[k]`` the full training
+    loss after ``snapshot_steps[k]`` steps (the last entry is left for the
+    caller, who has the final loss). Chunk ``k`` runs the steps from ``k c +
+    min(k, r)`` up to the next chunk's first, with ``c, r = divmod(steps,
+    K)``: ``c`` steps each when ``K`` divides ``steps`` (an inner
+    ``lax.scan`` of known length), else ``c + 1`` for the first ``r`` chunks
+    (an inner loop of traced length; one copy of the step either way). Each
+    step sees what it sees in the plain scan (its index for the minibatch).
+    """
+    chunks = config.snapshots
+    c, r = divmod(config.steps, chunks)
+    full_batch = config.batch_size is None
+    dtype = state.last_loss.dtype
+
+    def advance(state, i):
+        if full_batch:
+            return step(state, x, y)
+        idx = jax.random.randint(jax.random.fold_in(key, i), (config.batch_size,), 0, x.shape[0])
+        return step(state, x[idx], y[idx])
+
+    def record(p):
+        # Full batch: the loss after step i is the loss the scan computes before step i + 1.
+        loss = jnp.zeros((), dtype) if full_batch else objective(p, x, y)
+        return predict(p), p, loss
+
+    def chunk(carry, k):
+        state, losses = carry
+        start = k * c + jnp.minimum(k, r)
+
+        def body(j, carry):
+            state, losses = carry
+            state, loss = advance(state, start + j)
+            return state, jax.lax.dynamic_update_index_in_dim(losses, loss, start + j, 0)
+
+        length = c if r == 0 else c + (k < r).astype(jnp.int32)
+        state, losses = jax.lax.fori_loop(0, length, body, (state, losses))
+        return (state, losses), record(state.params)
+
+    first = record(state.params)
+    (state, losses), recorded = jax.lax.scan(chunk, (state, jnp.zeros((config.steps,), dtype)), jnp.arange(chunks))
+    fit, flat, loss = (jnp.concatenate([a[None], b]) for a, b in zip(first, recorded))
+    if full_batch:
+        starts = np.arange(chunks) * c + np.minimum(np.arange(chunks), r)
+        loss = jnp.concatenate([losses[starts], loss[-1:]])
+    return state, losses, (fit, flat, loss)
 
 
 def per_example_losses(loss_fn: Callable) -> Callable:

@@ -155,6 +155,7 @@ def _xla_peak(config: SweepConfig) -> int:
             data.x_test,
             data.y_test,
             data.x_sup,
+            data.x_plot if config.snapshot_count else None,  # the snapshots' plotting points
         )
         stats = program.lower(*args).compile().memory_analysis()
         worst = max(worst, stats.argument_size_in_bytes + stats.temp_size_in_bytes + stats.output_size_in_bytes)

@@ -31,7 +31,7 @@ from approx.targets import resolve_target
 
 REPO = Path(__file__).resolve().parents[1]
 README = (REPO / "README.md").read_text()
-COMMANDS = ("sweep", "run", "fmnist", "figures", "bench", "explore")
+COMMANDS = ("sweep", "run", "fmnist", "figures", "bench", "explore", "animate")
 CONFIGS = {"sweep": SweepConfig, "fmnist": FMNISTConfig}
 # Options that are not settings of the experiment (README: "options only").
 OPTIONS_ONLY = {"help", "resume", "no_figure", "no_cache", "distributed"}

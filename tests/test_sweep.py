@@ -287,3 +287,97 @@ def test_the_process_float64_setting_changes_no_float32_number(tiny_sweep, tmp_p
     run_sweep(SweepConfig(**{**TINY, "widths": (4,), "seeds": 1}, x64=True, save_networks=False), tmp_path / "b", figures=False)
     assert not jax.config.jax_enable_x64
     assert json.loads((tmp_path / "b" / "manifest.json").read_text())["x64"] is True
+
+
+# -- training snapshots ---------------------------------------------------------------
+def test_saved_snapshots_are_the_networks_fits_during_training(tiny_sweep):
+    from approx.results import load_network
+    from approx.snapshots import flat_params, network_at, plot_points, snapshot_steps, snapshots_of
+    from approx.sweep import _init_fn, make_data
+    from approx.targets import make_target
+
+    out, _ = tiny_sweep
+    config = SweepConfig(**TINY)
+    assert config.snapshot_count == 40
+    x_train = np.asarray(make_data(config, make_target("sine")).x_train, np.float64)
+    for r in read_rows(out / "results.csv"):
+        width, seed = int(r["width"]), int(r["seed"])
+        net = load_network(out, width, seed=seed)
+        snaps = snapshots_of(net)
+        np.testing.assert_array_equal(snaps.steps, snapshot_steps(150, 40))
+        np.testing.assert_array_equal(snaps.x, plot_points(1).astype(np.float32))
+        assert snaps.fit.shape == (41, 257) and snaps.params.shape == (41, 3 * width + 1)
+        # The last snapshot is the saved network, bit for bit.
+        np.testing.assert_array_equal(snaps.params[-1], flat_params(net))
+        # Every fit is its snapshot's parameters evaluated (NumPy, float64) at the plotting points.
+        for k in range(41):
+            at = network_at(net, snaps, k)
+            # float32 sums of terms a_j sigma(.) up to sum |a_j| (the least-squares readout's terms cancel)
+            scale = np.abs(at.kernels[-1]).sum() + np.abs(at.biases[-1]).sum()
+            np.testing.assert_allclose(snaps.fit[k], at(snaps.x), rtol=0, atol=1e-6 * scale)
+            train_mse = np.mean((at(x_train) - _sine_np(x_train)) ** 2)
+            np.testing.assert_allclose(snaps.loss[k], train_mse, rtol=2e-3, atol=1e-7)
+        assert float(r["train_loss"]) == snaps.loss[-1]
+        # Step 0 is the initial network: the hidden layer as drawn (by the
+        # sweep, at the widest width), the least-squares readout on it.
+        init, _ = _init_fn(config, 1, 16)(np.array([seed]), np.array([width]))
+        first = network_at(net, snaps, 0)
+        np.testing.assert_array_equal(first.kernels[0], np.asarray(init["layers"][0]["kernel"][0])[:, :width])
+        np.testing.assert_array_equal(first.biases[0], np.asarray(init["layers"][0]["bias"][0])[:width])
+        h = first.features(x_train)
+        design = np.concatenate([h, np.ones((len(h), 1))], axis=1)
+        # jnp.linalg.lstsq's cut-off for small singular values, in float32
+        rcond = np.finfo(np.float32).eps * max(design.shape)
+        coef, *_ = np.linalg.lstsq(design, _sine_np(x_train), rcond=rcond)
+        best = np.mean((design @ coef - _sine_np(x_train)) ** 2)
+        got = np.mean((first(x_train) - _sine_np(x_train)) ** 2)
+        np.testing.assert_allclose(got, best, rtol=1e-4)
+
+
+def test_snapshots_change_no_number_and_a_sweep_resumes_with_another_count(tiny_sweep, tmp_path):
+    from approx.config import RESULT_NEUTRAL_KEYS
+    from approx.results import load_network
+    from approx.snapshots import snapshots_of
+
+    out, _ = tiny_sweep  # 40 snapshots
+    run_sweep(SweepConfig(**TINY, snapshots=0), tmp_path, figures=False)
+    assert _by_run(out / "results.csv") == _by_run(tmp_path / "results.csv")  # bit for bit
+    for w in (1, 4, 16):
+        net = load_network(tmp_path, w, 1)
+        assert snapshots_of(net) is None and set(net.extras) == {"sup_at"}
+    # Another count is no other experiment: resuming with it is allowed (a key that changes results is not).
+    assert "snapshots" in RESULT_NEUTRAL_KEYS
+    outcome = run_sweep(SweepConfig(**TINY, snapshots=7), tmp_path, resume=True, figures=False)
+    assert outcome.skipped == 6
+    with pytest.raises(RunDirError, match="lr"):
+        run_sweep(SweepConfig(**TINY, snapshots=7, lr=0.02), tmp_path, resume=True, figures=False)
+
+
+def test_toml_and_option_spellings_of_the_snapshots(tmp_path, capsys):
+    import argparse
+
+    from approx.cli import main, sweep_settings
+
+    args = argparse.Namespace(config=None, out=str(tmp_path), lang=None, widths=None, depth=None, snapshots=None)
+    assert sweep_settings(args, {"explorer": False})[0].snapshots == 0
+    assert sweep_settings(args, {"no_explorer": True})[0].snapshots == 0
+    assert sweep_settings(args, {"explorer": True})[0].snapshots == 40
+    assert sweep_settings(args, {"snapshots": 12})[0].snapshots == 12
+    # An option overrides the file under either spelling.
+    assert sweep_settings(argparse.Namespace(**(vars(args) | {"snapshots": 0})), {"snapshots": 12})[0].snapshots == 0
+    assert sweep_settings(argparse.Namespace(**(vars(args) | {"snapshots": 5})), {"explorer": False})[0].snapshots == 5
+    for argv, fragment in [
+        (["--snapshots", "-1"], "snapshots must be a non-negative integer (0: none), got -1"),
+        (["--snapshots", "1001"], "snapshots must be at most 1000, got 1001"),
+        (["--steps", "10", "--snapshots", "11"], "snapshots must be at most steps (10)"),
+        (["--snapshots", "many"], "invalid int value: 'many'"),
+        (["--no-explorer", "--snapshots", "3"], "not allowed with argument --no-explorer"),
+    ]:
+        assert main(["sweep", *argv, "--out", str(tmp_path / "o")]) == 2
+        err = capsys.readouterr().err.strip().splitlines()
+        assert len(err) == 1 and err[0].startswith("error:") and fragment in err[0], err
+    path = tmp_path / "e.toml"
+    path.write_text("explorer = 'no'\n")
+    assert main(["sweep", str(path), "--out", str(tmp_path / "o")]) == 2
+    assert "explorer must be true or false, got 'no'" in capsys.readouterr().err
+    assert not (tmp_path / "o").exists()

@@ -1,3 +1,4 @@
+import dataclasses
 import functools
 
 import jax
@@ -364,9 +365,13 @@ def _lstsq_readout(p, x, y):
     return {"layers": layers}
 
 
-def _reference_run(p, x, y, key, optimizer, schedule, batch_size, lr, weight_decay=0.0, output_init="none", steps=RUN_STEPS):
+def _reference_run(
+    p, x, y, key, optimizer, schedule, batch_size, lr, weight_decay=0.0, output_init="none", steps=RUN_STEPS, keep=None
+):
     """A plain loop: one jitted step per iteration, the minibatch of step i
-    drawn as documented in make_run_fn (``randint(fold_in(key, i), (b,), 0, n)``)."""
+    drawn as documented in make_run_fn (``randint(fold_in(key, i), (b,), 0, n)``).
+    ``keep``, a list, receives the parameters after each step count in
+    ``keep`` (its entries are replaced by ``(step, params)``)."""
     from jax.flatten_util import ravel_pytree
 
     if output_init == "lstsq":
@@ -400,8 +405,15 @@ def _reference_run(p, x, y, key, optimizer, schedule, batch_size, lr, weight_dec
         return q + updates, state, value
 
     start = float(loss(flat, x, y))
+    wanted = list(keep) if keep is not None else []
+    if keep is not None:
+        keep.clear()
     losses = []
-    for i in range(steps):
+    for i in range(steps + 1):
+        if i in wanted:
+            keep.append((i, unravel(flat)))
+        if i == steps:
+            break
         if batch_size is None:
             xb, yb = x, y
         else:
@@ -521,3 +533,64 @@ def test_least_squares_readout_of_a_padded_network_equals_the_unpadded_one(x64):
     np.testing.assert_allclose(fitted["layers"][1]["kernel"][:6], expected["layers"][1]["kernel"], rtol=1e-8, atol=1e-10)
     np.testing.assert_array_equal(fitted["layers"][1]["kernel"][6:], 0.0)
     np.testing.assert_allclose(fitted["layers"][1]["bias"], expected["layers"][1]["bias"], rtol=1e-8)
+
+
+# -- snapshots: the network at the steps of approx.snapshots.snapshot_steps ---------
+@pytest.mark.parametrize(
+    "optimizer, schedule, batch_size, count, output_init",
+    [
+        # 8-9 s each (three compilations): with -m slow; the quick suite checks the sweep's saved snapshots.
+        pytest.param("adam", "cosine", None, 4, "none", marks=pytest.mark.slow),  # 4 chunks of 6 steps: an inner scan of known length
+        # chunks of 5 and 4 steps: an inner loop of traced length (8 s: compiles the readout's SVD twice)
+        pytest.param("adam", "cosine", None, 5, "lstsq", marks=pytest.mark.slow),
+        pytest.param("sgd", "constant", RUN_BATCH, 5, "none", marks=pytest.mark.slow),  # minibatches: the snapshot loss is the full training loss
+    ],
+)
+def test_snapshots_equal_a_plain_loop(x64, optimizer, schedule, batch_size, count, output_init):
+    from approx.snapshots import snapshot_steps
+
+    lr = {"adam": 0.05, "sgd": 0.5}[optimizer]
+    graphdef, state, pure, masks, x, y, keys = _reference_setup((6,))
+    points = jnp.asarray(np.random.default_rng(5).random((30, 2)))
+    cfg = TrainConfig(
+        optimizer=optimizer, learning_rate=lr, steps=RUN_STEPS, schedule=schedule, batch_size=batch_size,
+        output_init=output_init, snapshots=count,
+    )  # fmt: skip
+    result = make_run_fn(graphdef, cfg)(state, masks, x, y, keys, points)
+    plain = make_run_fn(graphdef, dataclasses.replace(cfg, snapshots=0))(state, masks, x, y, keys)
+    # Recording snapshots changes nothing the run returns, bit for bit.
+    for a, b in zip(jax.tree.leaves(result[:4]), jax.tree.leaves(plain)):
+        np.testing.assert_array_equal(a, b)
+    steps = snapshot_steps(RUN_STEPS, count)
+    snaps = result.snapshots
+    assert snaps.fit.shape == (2, count + 1, 30) and snaps.loss.shape == (2, count + 1)
+    for m in range(2):
+        kept = list(steps)
+        p0 = jax.tree.map(lambda a: jnp.asarray(a[m]), pure)
+        _reference_run(p0, x, y, keys[m], optimizer, schedule, batch_size, lr, 0.0, output_init, RUN_STEPS, keep=kept)
+        assert [s for s, _ in kept] == list(steps)
+        rtol = 1e-7 if output_init == "lstsq" else 1e-9
+        # The least-squares readout's large coefficients cancel in the sum:
+        # its parameters' 1e-8 differences (see above) reach 2e-7 of the fit.
+        # and 1e-6 of the loss at its minimum (the residuals are small).
+        fit_rtol = 1e-6 if output_init == "lstsq" else rtol
+        loss_rtol = 1e-5 if output_init == "lstsq" else rtol
+        for k, (s, p) in enumerate(kept):
+            at = jax.tree.map(lambda a: a[m, k], nnx.to_pure_dict(snaps.params))
+            for a, b in zip(jax.tree.leaves(at), jax.tree.leaves(p)):
+                np.testing.assert_allclose(a, b, rtol=rtol, atol=rtol * float(np.abs(b).max()), err_msg=f"params at step {s}")
+            want = _forward(p, points)[:, 0]
+            np.testing.assert_allclose(snaps.fit[m, k], want, rtol=fit_rtol, atol=fit_rtol * float(np.abs(want).max()), err_msg=f"fit at step {s}")
+            full_loss = float(jnp.mean((y - _forward(p, x)) ** 2))
+            np.testing.assert_allclose(snaps.loss[m, k], full_loss, rtol=loss_rtol, err_msg=f"loss at step {s}")
+        # The last snapshot is the returned network.
+        for a, b in zip(jax.tree.leaves(jax.tree.map(lambda a: a[m, -1], nnx.to_pure_dict(snaps.params))),
+                        jax.tree.leaves(jax.tree.map(lambda a: a[m], nnx.to_pure_dict(result.params)))):  # fmt: skip
+            np.testing.assert_array_equal(a, b)
+
+
+def test_snapshot_count_is_checked():
+    with pytest.raises(ValueError, match="snapshots must be an integer in 0..steps"):
+        TrainConfig(steps=10, snapshots=11)
+    with pytest.raises(ValueError, match="snapshots"):
+        TrainConfig(steps=10, snapshots=-1)
