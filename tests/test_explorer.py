@@ -37,7 +37,7 @@ from approx.results import (
     saved_networks,
     write_network,
 )
-from approx.snapshots import Snapshots, plot_points
+from approx.snapshots import Snapshots, plot_points, snapshots_of
 
 TINY = SweepConfig(widths=(1, 2, 4), seeds=2, steps=20, train_points=64, test_points=256, bucket_ratio=4.0)
 
@@ -132,7 +132,12 @@ def test_fits_and_units_are_the_saved_networks(sweep_1d, page_1d):
         assert w.shape == b.shape == a.shape == (width,)
         units = a[:, None] * sigmoid(w[:, None] * x[None, :, 0] + b[:, None])  # Cybenko's G term by term
         np.testing.assert_allclose(units.sum(axis=0) + run["units"]["c"], net(x), rtol=1e-9, atol=1e-9)
-        assert "snapshots" not in run
+        # The sweep keeps snapshots by default: embedded as saved, the last one the final fit.
+        snaps = snapshots_of(net)
+        assert run["snapshots"]["steps"] == snaps.steps.tolist() and snaps.steps[-1] == TINY.steps
+        fits = f32(run["snapshots"]["fit"]).reshape(len(snaps.steps), -1)
+        np.testing.assert_array_equal(fits, snaps.fit.astype(np.float32))
+        np.testing.assert_allclose(fits[-1], net(x), rtol=1e-5, atol=2e-5)  # float32 forward pass on device
 
 
 def test_target_and_training_points(sweep_1d, page_1d):
