@@ -406,6 +406,9 @@ def _run_in_chunks(step: Callable, objective: Callable, predict: Callable, state
     ``lax.scan`` of known length), else ``c + 1`` for the first ``r`` chunks
     (an inner loop of traced length; one copy of the step either way). Each
     step sees what it sees in the plain scan (its index for the minibatch).
+    The loop keeps only the parameters; the fits are one batched forward pass
+    after it (a forward pass inside the loop compiled 0.5 s slower per
+    program, for the same run time).
     """
     chunks = config.snapshots
     c, r = divmod(config.steps, chunks)
@@ -421,7 +424,7 @@ def _run_in_chunks(step: Callable, objective: Callable, predict: Callable, state
     def record(p):
         # Full batch: the loss after step i is the loss the scan computes before step i + 1.
         loss = jnp.zeros((), dtype) if full_batch else objective(p, x, y)
-        return predict(p), p, loss
+        return p, loss
 
     def chunk(carry, k):
         state, losses = carry
@@ -438,7 +441,8 @@ def _run_in_chunks(step: Callable, objective: Callable, predict: Callable, state
 
     first = record(state.params)
     (state, losses), recorded = jax.lax.scan(chunk, (state, jnp.zeros((config.steps,), dtype)), jnp.arange(chunks))
-    fit, flat, loss = (jnp.concatenate([a[None], b]) for a, b in zip(first, recorded))
+    flat, loss = (jnp.concatenate([a[None], b]) for a, b in zip(first, recorded))
+    fit = jax.vmap(predict)(flat)  # after the loop: one batched forward pass for every snapshot
     if full_batch:
         starts = np.arange(chunks) * c + np.minimum(np.arange(chunks), r)
         loss = jnp.concatenate([losses[starts], loss[-1:]])

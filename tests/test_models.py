@@ -7,7 +7,10 @@ from flax import nnx
 from approx.models import ACTIVATIONS, MLP, count_params, cosine_squasher, get_activation, sigmoid
 
 
-@pytest.mark.parametrize("d, hidden", [(1, [1]), (1, [16]), (3, [8]), (2, [4, 5]), (784, [32, 16])])
+@pytest.mark.parametrize(
+    "d, hidden",
+    [(1, [16]), (2, [4, 5]), *(pytest.param(d, h, marks=pytest.mark.slow) for d, h in [(1, [1]), (3, [8]), (784, [32, 16])])],
+)
 def test_parameter_count_matches_layers(d, hidden):
     model = MLP(d, hidden, key=jax.random.key(0))
     _, state = nnx.split(model)
@@ -68,6 +71,7 @@ def test_spread_init_places_transitions_inside_the_cube():
     assert np.median(np.abs(w)) > 0.5 * n
 
 
+@pytest.mark.slow  # the same property through training: tests/test_train_reference.py (padded readout) and test_sweep
 def test_padded_units_are_identical_and_masked_units_silent():
     small = MLP(2, [5], key=jax.random.key(3), active_widths=[5])
     big = MLP(2, [12], key=jax.random.key(3), active_widths=[5])

@@ -98,7 +98,7 @@ def _nonblank_png(path: Path) -> bool:
     return image.ndim == 3 and float(image[..., :3].std()) > 0.05
 
 
-@pytest.mark.parametrize("kind", scenarios.KINDS)
+@pytest.mark.parametrize("kind", [k if k == "binary" else pytest.param(k, marks=pytest.mark.slow) for k in scenarios.KINDS])
 def test_scenario_runs_end_to_end(kind, tmp_path, capsys):
     lang = "es" if kind == "multiclass" else "en"
     config = _toml(tmp_path / f"{kind}.toml", kind, **TINY)
