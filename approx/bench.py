@@ -249,7 +249,7 @@ def _timed(cmd: list[str], env: dict) -> tuple[float, subprocess.CompletedProces
 def bench_w1(
     quick: bool = False, baseline: str | None = None, report: Callable[[str], None] = print, snapshots: int | None = None
 ) -> BenchResult:
-    """W1 end to end in fresh processes, as the issue's command (figure
+    """W1 end to end in fresh processes, as a user types it (figure
     included): cold cache, then warm cache. Compile time from the cold run's
     manifest, steady-state run time from the warm run's. ``snapshots``
     passes ``--snapshots K`` to the sweeps (default: the sweep's own, 40)."""
@@ -262,7 +262,7 @@ def bench_w1(
         tmp = Path(tmp)
         env = os.environ | {"XDG_CACHE_HOME": str(tmp / "cache")}
         env.pop("APPROX_NO_CACHE", None)
-        # The issue's command as a user types it: the figure is part of the work.
+        # W1 as a user types it: the figure (and the explorer page) are part of the work.
         report("w1: cold compilation cache ...")
         cold, _ = _timed(_sweep_cmd(tmp / "cold", args, *extra), env)
         report(f"w1: cold {cold:.1f} s; warm cache ...")
