@@ -123,19 +123,15 @@ def _target_values(meta: dict, x: np.ndarray) -> np.ndarray | None:
 
 
 def _training_points(meta: dict) -> np.ndarray | None:
-    """The sweep's training points, drawn as :func:`approx.sweep.make_data` draws them."""
-    import jax
-    import jax.numpy as jnp
-
-    from approx.targets import sample_uniform
+    """The sweep's training points (see :func:`approx.explorer.training_points`),
+    or ``None`` when the manifest does not say how they were drawn."""
+    from approx.explorer import training_points
 
     config = meta.get("config", {})
     try:
-        seed, n, dim = int(config["data_seed"]), int(config["train_points"]), int(meta["dim"])
+        return training_points(config | {"dim": int(meta["dim"])})
     except (KeyError, TypeError, ValueError):
         return None
-    dtype = jnp.float64 if config.get("x64") and jax.config.jax_enable_x64 else jnp.float32
-    return np.asarray(sample_uniform(jax.random.fold_in(jax.random.key(seed), 0), n, dim, dtype), np.float64)
 
 
 def animate(

@@ -76,3 +76,18 @@ def to_compute_device(tree):
     if init_device() == target:
         return tree
     return jax.device_put(tree, target)
+
+
+def config_precision(run):
+    """Decorates a runner ``run(config, ...)``: float64 on (``jax.enable_x64``)
+    for its computation exactly when ``config.x64``, whatever the process's
+    setting, which comes back afterwards. The config alone decides the
+    numbers: a float32 run gives the same last bits whether or not the caller
+    had float64 on."""
+
+    @functools.wraps(run)
+    def scoped(config, *args, **kwargs):
+        with jax.enable_x64(bool(config.x64)):
+            return run(config, *args, **kwargs)
+
+    return scoped

@@ -270,7 +270,9 @@ def _target_and_training(config: Mapping[str, Any], x: np.ndarray, *, with_train
         return x_train, target(jnp.concatenate([jnp.asarray(x, dtype), x_train]))
 
     seed = np.int32(config.get("data_seed", 0))
-    with on_init_device():  # the host's CPU; run once, so compiled without LLVM's optimisations (0.2 s, not 0.7 s)
+    # The host's CPU; run once, so compiled without LLVM's optimisations (0.2 s, not 0.7 s);
+    # in the sweep's precision (a float64 sweep drew its points in float64).
+    with on_init_device(), jax.enable_x64(bool(config.get("x64"))):
         x_train, values = build.lower(seed).compile(compiler_options=INIT_COMPILER_OPTIONS)(seed)
     x_train = np.asarray(x_train)
     if values is None:

@@ -57,7 +57,7 @@ import numpy as np
 import optax
 from flax import nnx
 
-from approx.backend import compiler_options, on_init_device, to_compute_device
+from approx.backend import compiler_options, config_precision, on_init_device, to_compute_device
 from approx.config import FMNISTConfig
 from approx.data.fashion_mnist import FashionMNIST, load_fashion_mnist
 from approx.models import INIT_COMPILER_OPTIONS, MLP, count_params
@@ -537,6 +537,7 @@ def _rows(config: FMNISTConfig, result: RunResult, share: float) -> tuple[list[d
     return rows, hist
 
 
+@config_precision
 def run_fmnist(
     config: FMNISTConfig,
     out_dir: str | Path,
@@ -565,26 +566,7 @@ def run_fmnist(
     with the same seeds together, so its rows equal an uninterrupted run's
     bit for bit on the same machine.
     """
-    # float64 for this computation only (the config alone decides the
-    # precision, whatever the process's setting; the caller's comes back).
-    with jax.enable_x64(bool(config.x64)):
-        return _run_fmnist(
-            config, out_dir,
-            resume=resume, progress=progress, figures=figures, lang=lang, dataset=dataset, should_stop=should_stop,
-        )
 
-
-def _run_fmnist(
-    config: FMNISTConfig,
-    out_dir: str | Path,
-    *,
-    resume: bool = False,
-    progress: Callable[[str], None] | None = None,
-    figures: bool = True,
-    lang: str = "en",
-    dataset: FashionMNIST | None = None,
-    should_stop: Callable[[], bool] | None = None,
-) -> FMNISTOutcome:
     report = progress or (lambda msg: None)
     t_start = time.perf_counter()
     if dataset is None:

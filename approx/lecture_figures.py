@@ -1076,16 +1076,12 @@ def _best_errors(spread: SweepConfig, best: Mapping, target: Target) -> dict[str
         members = [(w, s) for w in group for s in range(best["restarts"])]
         fits, _ = fit_networks(config, members, target, data=data32)
         adam = measure_fits(fits, target, data32)["test_mse"].reshape(len(group), -1)
-        was = bool(jax.config.jax_enable_x64)
-        jax.config.update("jax_enable_x64", True)
-        try:
+        with jax.enable_x64(True):  # the L-BFGS refinement alone
             data64 = jax.tree.map(lambda a: jnp.asarray(a, jnp.float64) if isinstance(a, jax.Array) else a, data32)
             fits64 = Fits(fits.graphdef, _astype(fits.params, jnp.float64), _astype(fits.masks, jnp.float64),
                           fits.widths, fits.seeds)  # fmt: skip
             fits64 = refine_fits(fits64, data64, TrainConfig(optimizer="lbfgs", steps=best["lbfgs_steps"]))
             refined = measure_fits(fits64, target, data64)["test_mse"].reshape(len(group), -1)
-        finally:
-            jax.config.update("jax_enable_x64", was)
         out["adam"].append(adam)
         out["best"].append(np.minimum(refined, adam))
     return {

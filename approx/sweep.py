@@ -40,7 +40,7 @@ from flax import nnx
 from jax.sharding import Mesh, NamedSharding, PartitionSpec
 
 from approx.analysis import fit_slope, summarize
-from approx.backend import compiler_options, on_init_device, to_compute_device
+from approx.backend import compiler_options, config_precision, on_init_device, to_compute_device
 from approx.config import RESULT_NEUTRAL_KEYS, SweepConfig
 from approx.limits import check_sweep
 from approx.measure import held_out_points, make_measure_fn, sup_method, sup_points
@@ -533,6 +533,7 @@ def make_mesh() -> Mesh | None:
     return Mesh(np.asarray(devices), ("ensemble",))
 
 
+@config_precision
 def run_sweep(
     config: SweepConfig,
     out_dir: str | Path,
@@ -552,26 +553,7 @@ def run_sweep(
     ``should_stop()`` turns true, the sweep stops after the bucket in flight
     (its rows written) and raises ``KeyboardInterrupt``.
     """
-    # float64 for this computation only (the config alone decides the
-    # precision, whatever the process's setting; the caller's comes back).
-    with jax.enable_x64(bool(config.x64)):
-        return _run_sweep(
-            config, out_dir,
-            resume=resume, progress=progress, figures=figures, lang=lang, target=target, should_stop=should_stop,
-        )
 
-
-def _run_sweep(
-    config: SweepConfig,
-    out_dir: str | Path,
-    *,
-    resume: bool = False,
-    progress: Callable[[str], None] | None = None,
-    figures: bool = True,
-    lang: str = "en",
-    target: Target | Callable | None = None,
-    should_stop: Callable[[], bool] | None = None,
-) -> SweepOutcome:
     report = progress or (lambda msg: None)
     t_start = time.perf_counter()
     check_sweep(config)  # a run beyond the machine is refused before any work
