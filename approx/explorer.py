@@ -57,11 +57,11 @@ from approx.results import (
     read_rows,
     saved_networks,
 )
+from approx.plots import LANGS, display_name
 from approx.snapshots import plot_points, snapshots_of
 
 __all__ = ["ExplorerError", "LANGS", "STRINGS", "explorer_data", "training_points", "write_explorer"]
 
-LANGS = ("en", "es")
 DATA_FORMAT = 1
 ASSETS = Path(__file__).resolve().parent / "explorer_assets"
 # Colour maps sampled from matplotlib: viridis for values, magma for |f - g|.
@@ -366,6 +366,14 @@ def explorer_data(run_dir: str | Path, *, lang: str = "en") -> dict[str, Any]:
             "target": str(config["target"]),
             "dim": dim,
             "activation": str(config.get("activation", "sigmoid")),
+            # as each language names them (approx.plots.display_name)
+            "names": {
+                code: {
+                    "target": display_name(str(config["target"]), code),
+                    "activation": display_name(str(config.get("activation", "sigmoid")), code),
+                }
+                for code in LANGS
+            },
             "depths": depths,
             "widths": sorted({k[1] for k in sweep.keys}),
             "seeds": sorted({k[2] for k in sweep.keys}),

@@ -24,7 +24,7 @@ from approx.analysis import fit_slope, summarize
 # No backend is forced here: matplotlib falls back to Agg without a display,
 # and forcing it would switch off the figures of a notebook that imports approx.
 
-__all__ = ["PALETTE", "LANGS", "lecture_style", "log_scale", "save_figure", "text", "plot_error_vs_width"]
+__all__ = ["PALETTE", "LANGS", "display_name", "lecture_style", "log_scale", "save_figure", "text", "plot_error_vs_width"]
 
 # Okabe-Ito palette: distinguishable under the common colour-vision deficiencies.
 PALETTE = ("#0072B2", "#D55E00", "#009E73", "#CC79A7", "#E69F00", "#56B4E9", "#F0E442", "#000000")
@@ -47,7 +47,7 @@ _TEXT = {
         "sup_panel": "uniform (sup) error",
     },
     "es": {
-        "width": "anchura oculta n",
+        "width": "anchura de la capa oculta n",
         "test_mse": "ECM de prueba (error L2 al cuadrado)",
         "test_sup": "error uniforme  máx |f - g|",
         "median_seeds": "mediana de {k} semillas",
@@ -55,13 +55,35 @@ _TEXT = {
         "fit": "ajuste: pendiente {slope}",
         "barron": "Barron: (2C)²/n",
         "one_over_n": "referencia 1/n",
-        "error_vs_width": "Error frente a anchura: {target}",
+        "error_vs_width": "Error según la anchura: {target}",
         "diverged": "{k} ejecuciones divergentes omitidas",
         "depth": "profundidad {d}",
         "l2_panel": "error L2 (cuadrático medio)",
         "sup_panel": "error uniforme (sup)",
     },
 }
+
+
+# Names of targets and activations as a class reads them (the code's names
+# are English identifiers; unknown names, e.g. a user's module:function, are
+# shown as given).
+_NAMES = {
+    "en": {"relu": "ReLU", "gelu": "GELU", "elu": "ELU", "cos_squasher": "cosine squasher", "teacher": "teacher network"},
+    "es": {
+        "sine": "seno", "nielsen": "función de Nielsen", "kink": "función con quiebro", "step": "escalón",
+        "bump": "pulso", "sawtooth": "diente de sierra", "ridge": "cresta", "teacher": "red maestra",
+        "sigmoid": "sigmoide", "tanh": "tangente hiperbólica", "relu": "ReLU", "gelu": "GELU", "sin": "seno",
+        "cos_squasher": "compresora coseno", "softplus": "softplus", "elu": "ELU", "linear": "lineal",
+    },
+}  # fmt: skip
+
+
+def display_name(name: str, lang: str = "en") -> str:
+    """A target's or an activation's name in the figure language: ``sine``
+    is *seno* in Spanish, ``relu`` is *ReLU* in both."""
+    if lang not in LANGS:
+        raise ValueError(f"unknown language {lang!r}; valid: {', '.join(LANGS)}")
+    return _NAMES[lang].get(name, name)
 
 
 def text(key: str, lang: str = "en", **fmt) -> str:
@@ -213,7 +235,7 @@ def plot_error_vs_width(
             ax.set_title(text("l2_panel" if panel == 0 else "sup_panel", lang))
             if ax.get_legend_handles_labels()[0]:
                 ax.legend(loc="lower left")
-        fig.suptitle(title or text("error_vs_width", lang, target=target_name))
+        fig.suptitle(title or text("error_vs_width", lang, target=display_name(target_name, lang)))
         if diverged:
             fig.text(0.99, 0.01, text("diverged", lang, k=diverged), ha="right", va="bottom", fontsize=11, color="0.4")
         fig.tight_layout()

@@ -300,3 +300,28 @@ def test_log_axis_labels_are_plain_unicode():
         f.axis.set_data_interval(1e-6, 1e3)
     assert ten(1e-6) == "10⁻⁶" and ten(1000.0) == "10³" and ten(1.0) == "10⁰"
     assert two(16.0) == "2⁴" and two(0.25) == "2⁻²"
+
+
+@pytest.mark.parametrize("lang, title", [("es", "Error según la anchura: seno"), ("en", "Error against width: sine")])
+def test_sweep_figure_names_its_target_in_its_language(tmp_path, monkeypatch, lang, title):
+    """The sweep's title names the target as the class reads it (the code's
+    name, 'sine', is English), and its labels read in the figure's language."""
+    from approx import plots
+
+    rows = [
+        {"target": "sine", "depth": "1", "width": str(w), "seed": str(s), "test_mse": str(1.0 / w**2 + s * 1e-4),
+         "test_sup": str(2.0 / w + s * 1e-3), "diverged": "false"}
+        for w in (1, 2, 4, 8) for s in (0, 1)
+    ]  # fmt: skip
+    seen = {}
+    save = plots.save_figure
+
+    def recording(fig, stem):
+        seen["texts"] = [t.get_text() for t in fig.findobj(matplotlib.text.Text) if t.get_text()]
+        return save(fig, stem)
+
+    monkeypatch.setattr(plots, "save_figure", recording)
+    plots.plot_error_vs_width(rows, tmp_path / "error_vs_width", lang=lang)
+    assert title in seen["texts"]
+    assert not _language_errors(seen["texts"], lang)
+    assert plots.display_name("my_module:f", lang) == "my_module:f"  # a user's target is shown as given

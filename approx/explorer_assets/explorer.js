@@ -492,7 +492,7 @@
   function syncText() {
     document.documentElement.lang = state.lang;
     $("title").textContent = t("title");
-    $("subtitle").textContent = t("subtitle", { target: SWEEP.target, dimsup: DIM === 1 ? "" : sup(DIM), activation: SWEEP.activation });
+    $("subtitle").textContent = t("subtitle", { target: SWEEP.names[state.lang].target, dimsup: DIM === 1 ? "" : sup(DIM), activation: SWEEP.names[state.lang].activation });
     for (const name of ["width", "seed", "depth", "axis", "units", "step", "language"]) $(name + "-label").textContent = t(name);
     $("mse-title").textContent = t("mse");
     $("sup-title").textContent = t("sup");
