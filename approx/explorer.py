@@ -88,7 +88,7 @@ STRINGS: dict[str, dict[str, str]] = {
         "step_of": "{step} of {last}",
         "units": "hidden units",
         "units_depth": "hidden units: one hidden layer only",
-        "units_step": "hidden units: drawn for the final network",
+        "units_step": "hidden units: kept for the final network only",
         "target": "target function f",
         "fit": "network g",
         "train": "training points",
@@ -124,7 +124,7 @@ STRINGS: dict[str, dict[str, str]] = {
         "step_of": "{step} de {last}",
         "units": "unidades ocultas",
         "units_depth": "unidades ocultas: solo con una capa oculta",
-        "units_step": "unidades ocultas: se dibujan para la red final",
+        "units_step": "unidades ocultas: solo se guardaron las de la red final",
         "target": "función objetivo f",
         "fit": "red g",
         "train": "puntos de entrenamiento",
@@ -330,6 +330,10 @@ def _run_entry(network, x: np.ndarray, row: Mapping[str, str]) -> dict[str, Any]
                 f"{snaps.x.shape} other than approx.snapshots.plot_points({network.dim}) {x.shape}"
             )
         entry["snapshots"] = {"steps": [int(s) for s in snaps.steps], "fit": _f32(snaps.fit)}
+        if "units" in entry and snaps.params is not None and snaps.params.shape[1] == 3 * entry["width"] + 1:
+            # The hidden units at every snapshot: rows (w_1..w_n, b_1..b_n, a_1..a_n, c), the
+            # layout of approx.snapshots' flat parameters for one hidden layer on d = 1.
+            entry["snapshots"]["params"] = _f32(snaps.params)
     return entry
 
 

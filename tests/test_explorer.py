@@ -138,6 +138,13 @@ def test_fits_and_units_are_the_saved_networks(sweep_1d, page_1d):
         fits = f32(run["snapshots"]["fit"]).reshape(len(snaps.steps), -1)
         np.testing.assert_array_equal(fits, snaps.fit.astype(np.float32))
         np.testing.assert_allclose(fits[-1], net(x), rtol=1e-5, atol=2e-5)  # float32 forward pass on device
+        # ... and the hidden units at every snapshot, whose sum (Cybenko's G) is that snapshot's fit
+        rows = f32(run["snapshots"]["params"]).reshape(len(snaps.steps), 3 * width + 1)
+        np.testing.assert_array_equal(rows, snaps.params.astype(np.float32))
+        for k, row in enumerate(rows.astype(np.float64)):
+            w, b, a, c = row[:width], row[width : 2 * width], row[2 * width : 3 * width], row[3 * width]
+            g = (a[:, None] * sigmoid(w[:, None] * x[None, :, 0] + b[:, None])).sum(axis=0) + c
+            np.testing.assert_allclose(g, snaps.fit[k], rtol=1e-4, atol=1e-4 * max(1.0, np.abs(a).sum()))
 
 
 def test_target_and_training_points(sweep_1d, page_1d):

@@ -42,6 +42,7 @@
       d = { fit: f32(run.fit) };
       if (run.units) d.units = { w: f64(run.units.w), b: f64(run.units.b), a: f64(run.units.a), c: run.units.c };
       if (run.snapshots) d.snapFit = f32(run.snapshots.fit);
+      if (run.snapshots && run.snapshots.params) d.snapParams = f32(run.snapshots.params);
       decoded.set(run, d);
     }
     return d;
@@ -212,10 +213,18 @@
   }
   function unitsAvailable() { const run = currentRun(); return !!(run && run.units); }
   function finalStep(run) { return !run.snapshots || state.step === run.snapshots.steps[run.snapshots.steps.length - 1]; }
+  function unitsAtStep(run) { // the units of the snapshot shown: the final network's, or a kept snapshot's
+    const d = runData(run);
+    if (finalStep(run)) return d.units;
+    if (!d.snapParams) return null;
+    const k = run.snapshots.steps.indexOf(state.step), n = run.width, row = d.snapParams.subarray(k * (3 * n + 1), (k + 1) * (3 * n + 1));
+    return { w: row.subarray(0, n), b: row.subarray(n, 2 * n), a: row.subarray(2 * n, 3 * n), c: row[3 * n] };
+  }
   function currentUnits() { // a_j act(w_j x + b_j) on the line, sorted by where each unit turns
     const run = currentRun();
     if (!run || !run.units) return null;
-    const u = runData(run).units, act = ACTIVATIONS[SWEEP.activation];
+    const u = unitsAtStep(run), act = ACTIVATIONS[SWEEP.activation];
+    if (!u) return null;
     const x = lineX(lineIndex());
     const order = Array.from(u.w.keys()).sort((i, j) => centre(u, i) - centre(u, j));
     const units = order.map((j) => x.map((xi) => u.a[j] * act(u.w[j] * xi + u.b[j])));
@@ -255,8 +264,7 @@
 
   function drawLine(el, width) { // d = 1, or a slice through the centre for d > 2
     const run = currentRun(), fit = currentFit(), tgt = currentTarget();
-    const showUnits = state.units && unitsAvailable() && finalStep(run);
-    const units = showUnits ? currentUnits() : null;
+    const units = state.units && unitsAvailable() ? currentUnits() : null;
     const series = [{}], data = [fit.x], train = DIM === 1 && TRAIN;
     const legend = [];
     if (tgt) legend.push({ kind: "line", color: PALETTE.target, width: 3, dash: "12 7", label: t("target") });
@@ -505,7 +513,7 @@
     if (!TARGET && DATA.target_missing) notes.push(t("no_target", { why: DATA.target_missing }));
     if (state.units && DIM === 1) {
       if (!unitsAvailable()) notes.push(t("units_depth"));
-      else if (!finalStep(run)) notes.push(t("units_step"));
+      else if (!unitsAtStep(run)) notes.push(t("units_step"));
     }
     $("note").textContent = notes.join(" ");
     const k = Math.max(...DATA.curves[String(state.depth)].seeds, 0);
