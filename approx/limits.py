@@ -35,6 +35,7 @@ from dataclasses import dataclass
 from typing import Sequence
 
 from approx.errors import LimitError
+from approx.snapshots import SNAPSHOT_FLOATS_PER_PASS
 
 __all__ = [
     "INT32_MAX",
@@ -271,9 +272,11 @@ def sweep_footprint(config, *, devices: int = 1, accelerator: bool = False) -> F
             bucket_init = max(bucket_init, members * p)
             if count:
                 # The kept arrays (on the device and in the host read), and the
-                # forward passes on the plotting points (before the loop and in it).
+                # forward passes on the plotting points after the loop, several
+                # snapshots at a time (approx.train._run_in_chunks).
                 kept = 2.0 * members * (count + 1) * (points + p) * fb
-                snapshots = max(snapshots, kept + 2 * per_call * 3.0 * points * bucket.width * depth * fb)
+                at_once = max(1, min(count + 1, SNAPSHOT_FLOATS_PER_PASS // (points * bucket.width)))
+                snapshots = max(snapshots, kept + per_call * 3.0 * (at_once + 1) * points * bucket.width * depth * fb)
             acts = per_call * 3.0 * batch * bucket.width * depth * fb
             params = per_call * state * p * fb
             measure = 1.5 * (m + s) * bucket.width * depth * fb + (m + s) * d * fb

@@ -46,6 +46,13 @@ import numpy as np
 PLOT_POINTS_1D = 257
 PLOT_SIDE_2D = 49
 PLOT_POINTS_SLICE = 129
+# The snapshots' fits are computed after the training loop, as many snapshots
+# at a time as keep one (snapshots x plotting points x units) array of a
+# network within this many numbers: all 41 at once on [0, 1] (one batched
+# pass compiles faster than one snapshot after another), one at a time for
+# d = 1000, whose 129,000 plotting points would otherwise need 41 times the
+# memory of one forward pass.
+SNAPSHOT_FLOATS_PER_PASS = 1 << 22
 SNAPSHOT_ARRAYS = ("snapshot_steps", "snapshot_x", "snapshot_fit")
 OPTIONAL_SNAPSHOT_ARRAYS = ("snapshot_params", "snapshot_loss")
 

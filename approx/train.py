@@ -33,6 +33,8 @@ import optax
 from flax import nnx
 from jax.flatten_util import ravel_pytree
 
+from approx.snapshots import SNAPSHOT_FLOATS_PER_PASS
+
 __all__ = [
     "OPTIMIZERS",
     "SCHEDULES",
@@ -361,7 +363,9 @@ def make_run_fn(graphdef, config: TrainConfig, loss_fn: Callable = mean_squared_
         snapshots = None
         if config.snapshots:
             predict = lambda p: apply(unravel(p), points, masks)[:, 0]  # noqa: E731
-            state, losses, snapshots = _run_in_chunks(step, objective, predict, state, x, y, key, config)
+            widest = max(leaf.shape[-1] for leaf in jax.tree.leaves(unravel(params)))
+            batch = max(1, min(config.snapshots + 1, SNAPSHOT_FLOATS_PER_PASS // (points.shape[0] * widest)))
+            state, losses, snapshots = _run_in_chunks(step, objective, predict, state, x, y, key, config, batch)
         elif config.batch_size is None:
             # Full batch: no random numbers in the loop (each random call
             # site costs a few tenths of a second of compilation on CPU).
@@ -393,7 +397,9 @@ def make_run_fn(graphdef, config: TrainConfig, loss_fn: Callable = mean_squared_
     return jax.jit(run)
 
 
-def _run_in_chunks(step: Callable, objective: Callable, predict: Callable, state: TrainState, x, y, key, config: TrainConfig):
+def _run_in_chunks(
+    step: Callable, objective: Callable, predict: Callable, state: TrainState, x, y, key, config: TrainConfig, batch: int
+):
     """``config.steps`` steps in ``K = config.snapshots`` chunks, recording the
     network before the first chunk and after each.
 
@@ -406,9 +412,9 @@ def _run_in_chunks(step: Callable, objective: Callable, predict: Callable, state
     ``lax.scan`` of known length), else ``c + 1`` for the first ``r`` chunks
     (an inner loop of traced length; one copy of the step either way). Each
     step sees what it sees in the plain scan (its index for the minibatch).
-    The loop keeps only the parameters; the fits are one batched forward pass
-    after it (a forward pass inside the loop compiled 0.5 s slower per
-    program, for the same run time).
+    The loop keeps only the parameters; the fits are computed after it,
+    ``batch`` snapshots at a time (a forward pass inside the loop compiled
+    0.5 s slower per program, for the same run time).
     """
     chunks = config.snapshots
     c, r = divmod(config.steps, chunks)
@@ -442,7 +448,7 @@ def _run_in_chunks(step: Callable, objective: Callable, predict: Callable, state
     first = record(state.params)
     (state, losses), recorded = jax.lax.scan(chunk, (state, jnp.zeros((config.steps,), dtype)), jnp.arange(chunks))
     flat, loss = (jnp.concatenate([a[None], b]) for a, b in zip(first, recorded))
-    fit = jax.vmap(predict)(flat)  # after the loop: one batched forward pass for every snapshot
+    fit = jax.lax.map(predict, flat, batch_size=batch)  # after the loop, ``batch`` snapshots at a time
     if full_batch:
         starts = np.arange(chunks) * c + np.minimum(np.arange(chunks), r)
         loss = jnp.concatenate([losses[starts], loss[-1:]])

@@ -87,8 +87,9 @@ def test_two_processes_write_exactly_the_rows_of_one(tmp_path):
         assert "2 cpu device(s)" in proc.stderr
     assert "median test MSE" in procs[0].stdout
     assert procs[1].stdout.startswith("process 1 of 2: computed its share of 9 runs")
-    # One results file and one manifest, written by process 0 alone.
-    assert sorted(p.name for p in (tmp_path / "two").iterdir()) == ["manifest.json", "results.csv"]
+    # One results file, one manifest and one network a run, written by process 0 alone.
+    assert sorted(p.name for p in (tmp_path / "two").iterdir()) == ["manifest.json", "networks", "results.csv"]
+    assert len(list((tmp_path / "two" / "networks").iterdir())) == 9
     manifest = json.loads((tmp_path / "two" / "manifest.json").read_text())
     assert manifest["process_count"] == 2 and manifest["device_count"] == 2 and manifest["finished"]
     two = _by_key(read_rows(tmp_path / "two" / "results.csv"))
