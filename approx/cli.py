@@ -178,7 +178,10 @@ def _add_sweep_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--x64", action="store_true", default=None, help="float64 throughout")
     p.add_argument("--out", metavar="DIR", help="output directory (default: runs/sweep-TARGET-TIME)")
     p.add_argument("--resume", action="store_true", help="continue a sweep in --out, skipping finished runs")
-    p.add_argument("--lang", choices=("en", "es"), help="figure language (default en)")
+    p.add_argument(
+        "--lang", choices=("en", "es"),
+        help="language of the figure and the explorer page (default en; the terminal table stays in English)",
+    )  # fmt: skip
     p.add_argument("--no-figure", action="store_true", help="skip the figure")
     p.add_argument(
         "--no-params", dest="save_networks", action="store_false", default=None,

@@ -83,7 +83,9 @@ def _add_args(p: argparse.ArgumentParser) -> None:
     )
     p.add_argument("--out", metavar="DIR", help="output directory (default: runs/fmnist-ACTIVATION-TIME)")
     p.add_argument("--resume", action="store_true", help="continue a run in --out, skipping finished runs")
-    p.add_argument("--lang", choices=("en", "es"), help="figure language (default en)")
+    p.add_argument(
+        "--lang", choices=("en", "es"), help="language of the figures (default en; the terminal table stays in English)"
+    )
     p.add_argument("--no-figure", action="store_true", help="skip the figures")
     p.add_argument("--no-cache", action="store_true", help="do not use the persistent compilation cache")
     p.add_argument("--x64", action="store_true", default=None, help="float64 throughout")

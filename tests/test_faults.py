@@ -161,6 +161,7 @@ def test_ctrl_c_stops_after_the_group_in_flight(tmp_path, capsys, monkeypatch):
     assert keys == [("2", "0"), ("2", "1"), ("4", "0"), ("4", "1")]
 
 
+@pytest.mark.slow  # the library's refusal is in the quick suite: test_sweep.py::test_refuses_to_overwrite_and_resumes
 def test_resume_with_a_different_config_is_refused(tmp_path, capsys):
     out = tmp_path / "run"
     argv = ["sweep", "--widths", "2,4", "--seeds", "1", *SMALL, "--out", str(out)]

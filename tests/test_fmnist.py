@@ -372,7 +372,7 @@ def test_class_names_follow_the_language():
         class_names("fr")
 
 
-@pytest.mark.parametrize("lang", ["en", "es"])
+@pytest.mark.parametrize("lang", ["es", pytest.param("en", marks=pytest.mark.slow)])
 def test_confusion_and_grid_figures_are_not_blank(tmp_path, lang):
     rng = np.random.default_rng(0)
     y = rng.integers(0, 10, 300)

@@ -57,6 +57,7 @@ def _by_run(path):
     return sorted(rows, key=lambda r: (int(r["depth"]), int(r["width"]), int(r["seed"])))
 
 
+@pytest.mark.slow  # quick twins: test_saving_networks_changes_no_number, test_the_process_float64_setting_...
 def test_same_config_same_numbers(tiny_sweep, tmp_path):
     out, _ = tiny_sweep
     run_sweep(SweepConfig(**TINY), tmp_path, figures=False)

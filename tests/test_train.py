@@ -149,6 +149,7 @@ def test_no_recompilation_on_second_call():
     assert run._cache_size() == before == 1
 
 
+@pytest.mark.slow  # the sweep's bit-for-bit tests (test_sweep.py) cover it in the quick suite
 def test_same_seed_same_numbers():
     a, _ = _fit("kink", 8, 100)
     b, _ = _fit("kink", 8, 100)
