@@ -41,3 +41,16 @@ def _strict_process_settings():
     if jax.config.jax_enable_x64:
         jax.config.update("jax_enable_x64", False)
         pytest.fail("the test left jax_enable_x64 on for the process")
+
+
+# The longest files first: the two test workers take whole files in this
+# order, so a long file started last would leave one worker idle at the end.
+_LONGEST_FIRST = (
+    "test_train.py", "test_sweep.py", "test_models.py", "test_fmnist.py", "test_train_reference.py",
+    "test_scenarios.py", "test_keras_model.py", "test_targets.py", "test_cli.py", "test_faults.py",
+)  # fmt: skip
+
+
+def pytest_collection_modifyitems(items):
+    rank = {name: i for i, name in enumerate(_LONGEST_FIRST)}
+    items.sort(key=lambda item: rank.get(item.path.name, len(rank)))  # stable: each file keeps its order
