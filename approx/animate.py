@@ -27,7 +27,7 @@ from pathlib import Path
 import numpy as np
 
 from approx.errors import InputError
-from approx.plots import PALETTE, lecture_style, plt, register_text, text
+from approx.plots import PALETTE, decimal_ticks, display_name, lecture_style, plt, register_text, text
 from approx.results import NETWORK_ACTIVATIONS, NetworkError, load_network
 from approx.snapshots import PLOT_POINTS_SLICE, PLOT_SIDE_2D, Snapshots, network_at, snapshots_of
 
@@ -194,7 +194,7 @@ def animate(
 
 def _title(net, lang: str) -> str:
     meta = net.meta
-    target = str(meta.get("target", ""))
+    target = display_name(str(meta.get("target", "")), lang)
     if len(net.widths) > 1:
         return text("an_title_depth", lang, target=target, d=len(net.widths), n=net.widths[0], seed=meta.get("seed", 0))
     return text("an_title", lang, target=target, n=net.widths[0], seed=meta.get("seed", 0))
@@ -255,6 +255,7 @@ def _figure_line(net, snaps: Snapshots, meta: dict, units: bool, lang: str, step
     ax.set_xlim(float(x.min()), float(x.max()))
     ax.set_ylim(lo - pad, hi + (0.35 if units else 0.2) * (hi - lo or 1.0))
     ax.set_xlabel(xlabel)
+    decimal_ticks(ax, lang)
     ax.legend(loc="upper left", ncol=2 if units else 3, fontsize=13)
     title = ax.set_title(step_text(0))
     act = NETWORK_ACTIVATIONS[net.activation]

@@ -24,7 +24,10 @@ from approx.analysis import fit_slope, summarize
 # No backend is forced here: matplotlib falls back to Agg without a display,
 # and forcing it would switch off the figures of a notebook that imports approx.
 
-__all__ = ["PALETTE", "LANGS", "display_name", "lecture_style", "log_scale", "save_figure", "text", "plot_error_vs_width"]
+__all__ = [
+    "PALETTE", "LANGS", "decimal_ticks", "display_name", "lecture_style", "log_scale", "save_figure", "text",
+    "plot_error_vs_width",
+]  # fmt: skip
 
 # Okabe-Ito palette: distinguishable under the common colour-vision deficiencies.
 PALETTE = ("#0072B2", "#D55E00", "#009E73", "#CC79A7", "#E69F00", "#56B4E9", "#F0E442", "#000000")
@@ -84,6 +87,17 @@ def display_name(name: str, lang: str = "en") -> str:
     if lang not in LANGS:
         raise ValueError(f"unknown language {lang!r}; valid: {', '.join(LANGS)}")
     return _NAMES[lang].get(name, name)
+
+
+def decimal_ticks(ax, lang: str) -> None:
+    """Tick labels of ``ax``'s linear axes with the language's decimal mark
+    (Spanish: ``0,5``, and the minus sign), as the rest of a Spanish figure."""
+    if lang != "es":
+        return
+    spanish = matplotlib.ticker.FuncFormatter(lambda v, _: f"{v:g}".replace("-", "\u2212").replace(".", ","))
+    for axis in (ax.xaxis, ax.yaxis):
+        if axis.get_scale() == "linear":
+            axis.set_major_formatter(spanish)
 
 
 def text(key: str, lang: str = "en", **fmt) -> str:
@@ -221,7 +235,8 @@ def plot_error_vs_width(
                     except ValueError:
                         fit = None
                     if fit is not None:
-                        ax.plot(w[keep], fit.predict(w[keep]), "--", color="0.3", linewidth=1.8, label=text("fit", lang, slope=str(fit)))
+                        slope = str(fit).replace(".", ",") if lang == "es" else str(fit)  # the figure's decimal mark
+                        ax.plot(w[keep], fit.predict(w[keep]), "--", color="0.3", linewidth=1.8, label=text("fit", lang, slope=slope))
                     constant = (getattr(target, "constants", {}) or {}).get("barron_constant")
                     if constant:
                         ax.plot(w, (2 * constant) ** 2 / w, ":", color="0.45", linewidth=2, label=text("barron", lang))
