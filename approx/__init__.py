@@ -17,7 +17,7 @@ _os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
 
 from approx.config import ConfigError, FMNISTConfig, SweepConfig
 from approx.models import MLP, count_params
-from approx.sweep import run_sweep
+from approx.experiments.sweep import run_sweep
 from approx.targets import Target, as_target, grid, make_target, sample_uniform
 from approx.train import TrainConfig, make_epoch_fn, make_run_fn
 from approx.keras import Sequential

@@ -189,7 +189,7 @@ class FMNISTConfig:
     """A width (and depth) sweep of MLPs on Fashion-MNIST.
 
     The defaults train 784-256-10 sigmoid networks with Adam and a cosine
-    schedule on standardised pixels (see approx.fmnist for the measurements
+    schedule on standardised pixels (see approx.experiments.fmnist for the measurements
     behind them).
     """
 

@@ -19,7 +19,7 @@ with one line that names the setting, the estimate and the limit
   budget instead.
 
 The estimates count the arrays of the largest compiled group at once, with
-the same grouping the sweep uses (:func:`approx.sweep.plan_buckets`), and are
+the same grouping the sweep uses (:func:`approx.experiments.sweep.plan_buckets`), and are
 checked against XLA's own memory analysis of the compiled programs in
 ``tests/test_limits.py`` (never below it, at most a few times above). They
 leave out XLA's compiler and runtime (a few hundred MB), so a run just under
@@ -233,13 +233,13 @@ def _sup_count(dim: int) -> int:
 def sweep_footprint(config, *, devices: int = 1, accelerator: bool = False) -> Footprint:
     """Peak memory of a sweep: its data, every depth's initial parameters
     (held for the whole sweep) and the largest compiled group's training and
-    measuring, grouped as :func:`approx.sweep.run_sweep` groups them on
+    measuring, grouped as :func:`approx.experiments.sweep.run_sweep` groups them on
     ``devices`` devices of a CPU (``accelerator=False``) or an accelerator.
 
     ``config`` is a :class:`~approx.config.SweepConfig`; its run count must
     be at most :data:`MAX_RUNS` (:func:`check_sweep` checks that first).
     """
-    from approx import sweep as S  # the sweep's own grouping rules
+    from approx.experiments import sweep as S  # the sweep's own grouping rules
 
     c = config
     fb = 8 if c.x64 else 4
@@ -327,12 +327,12 @@ def _plot_count(dim: int) -> int:
     return {1: PLOT_POINTS_1D, 2: PLOT_SIDE_2D**2}.get(dim, dim * PLOT_POINTS_SLICE)
 
 
-# The cap of approx.sweep._CPU_FLOATS_PER_CALL (a test keeps them equal).
+# The cap of approx.experiments.sweep._CPU_FLOATS_PER_CALL (a test keeps them equal).
 CPU_FLOATS_PER_CALL = 1 << 20
 
 
 def _cpu_members_per_call(members: int, width: int, points: int, multiple: int) -> int:
-    """approx.sweep._members_per_call on a CPU, without asking JAX for the backend."""
+    """approx.experiments.sweep._members_per_call on a CPU, without asking JAX for the backend."""
     cap = max(1, CPU_FLOATS_PER_CALL // max(1, points * width))
     calls = math.ceil(members / cap)
     size = math.ceil(members / calls)
@@ -340,7 +340,7 @@ def _cpu_members_per_call(members: int, width: int, points: int, multiple: int) 
 
 
 _FMNIST_TRAIN, _FMNIST_TEST, _FMNIST_PIXELS, _FMNIST_CLASSES = 60000, 10000, 784, 10
-_EVAL_CHUNK = 2000  # approx.fmnist.EVAL_CHUNK
+_EVAL_CHUNK = 2000  # approx.experiments.fmnist.EVAL_CHUNK
 
 
 def fmnist_steps(config, n_train: int = _FMNIST_TRAIN) -> int:

@@ -4,8 +4,8 @@ import numpy as np
 import pytest
 from PIL import Image, ImageChops
 
-from approx.animate import AnimationError, animate, default_path, format_loss
-from approx.cli import main
+from approx.plots.animate import AnimationError, animate, default_path, format_loss
+from approx.cli.app import main
 from approx.results import Network, network_path, write_network
 from approx.snapshots import Snapshots, flat_params, plot_points
 
@@ -115,9 +115,9 @@ def test_loss_in_the_title(value, lang, want):
 @pytest.mark.slow
 def test_animate_a_real_sweep(tmp_path):
     from approx.config import SweepConfig
-    from approx.sweep import run_sweep
+    from approx.experiments.sweep import run_sweep
 
-    run_sweep(SweepConfig(widths=(4,), seeds=1, steps=60, train_points=128, test_points=256, snapshots=6), tmp_path, figures=False)
+    run_sweep(SweepConfig(widths=(4,), seeds=1, steps=60, train_points=128, test_points=256, snapshots=6), tmp_path)
     out = tmp_path / "m.gif"
     assert main(["animate", str(tmp_path), "--width", "4", "--units", "--out", str(out)]) == 0
     frames = _frames(out)

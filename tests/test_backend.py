@@ -57,12 +57,12 @@ def test_parameters_drawn_elsewhere_give_the_same_sweep(tmp_path):
         import json, sys
         import jax
         from approx import SweepConfig, backend, run_sweep
-        from approx import sweep as sweep_module
+        from approx.experiments import sweep as sweep_module
         if sys.argv[1] == "elsewhere":
             backend.init_device = lambda: jax.devices()[1]
         sweep_module.make_mesh = lambda: None  # one compute device: device 0
         config = SweepConfig(target="sine", widths=(2, 8), seeds=2, steps=50, train_points=64, test_points=128)
-        out = run_sweep(config, sys.argv[2], figures=False)
+        out = run_sweep(config, sys.argv[2])
         print(json.dumps([[r["width"], r["seed"], r["test_mse"], r["train_loss"]] for r in out.rows]))
         """
     )
@@ -92,9 +92,9 @@ def test_every_program_compiles_with_the_gpu_options(tmp_path):
         from approx import Dense, Sequential, SweepConfig, backend, run_sweep
         from approx.config import FMNISTConfig
         from approx.data.fashion_mnist import CLASS_NAMES, FashionMNIST
-        from approx.fmnist import prepare_data, train_fmnist
+        from approx.experiments.fmnist import prepare_data, train_fmnist
         assert backend.compiler_options() == backend.GPU_COMPILER_OPTIONS
-        out = run_sweep(SweepConfig(widths=(2, 300), seeds=1, steps=5, train_points=32, test_points=64), sys.argv[1], figures=False)
+        out = run_sweep(SweepConfig(widths=(2, 300), seeds=1, steps=5, train_points=32, test_points=64), sys.argv[1])
         assert len(out.rows) == 2 and len(out.summary) == 2
         rng = np.random.default_rng(0)
         images = lambda n: rng.integers(0, 256, (n, 28, 28), dtype=np.uint8)

@@ -17,7 +17,7 @@ import numpy as np
 import optax
 import pytest
 
-from approx.bench import (
+from approx.bench.workloads import (
     QUICK_W1_ARGS,
     BenchResult,
     fmnist_flops_per_example,
@@ -26,7 +26,7 @@ from approx.bench import (
     run_bench,
     w1_flops,
 )
-from approx.cli import main
+from approx.cli.app import main
 from approx.models import sigmoid
 
 HAVE_FMNIST = Path("/usr/share/datasets/fashion-mnist/train-images-idx3-ubyte.gz").exists()

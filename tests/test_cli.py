@@ -4,9 +4,9 @@ import sys
 
 import pytest
 
-from approx.cli import main
+from approx.cli.app import main
 from approx.results import read_rows
-from approx.sweep import make_data
+from approx.experiments.sweep import make_data
 
 
 @pytest.mark.parametrize(
@@ -94,9 +94,9 @@ def _broken_data(config, target):
     "where, replacement, kind",
     [
         # A ValueError deep inside a compiled program's tracing is a bug, not bad input.
-        ("approx.sweep.make_data", _broken_data, "ValueError"),
-        ("approx.sweep.format_table", lambda summary: 1 / 0, "ZeroDivisionError"),
-        ("approx.sweep._summary", lambda rows: {}["depth"], "KeyError"),
+        ("approx.experiments.sweep.make_data", _broken_data, "ValueError"),
+        ("approx.experiments.sweep.format_table", lambda summary: 1 / 0, "ZeroDivisionError"),
+        ("approx.experiments.sweep._summary", lambda rows: {}["depth"], "KeyError"),
     ],
 )
 def test_a_bug_inside_approx_exits_1_with_its_traceback(where, replacement, kind, monkeypatch, tmp_path, capsys):
@@ -127,12 +127,12 @@ def test_a_failure_of_the_system_is_not_called_bad_input(monkeypatch, tmp_path, 
 
 
 def test_running_out_of_memory_points_at_the_estimate(monkeypatch, tmp_path, capsys):
-    import approx.sweep
+    import approx.experiments.sweep
 
     def exhausted(*args, **kwargs):
         raise RuntimeError("RESOURCE_EXHAUSTED: Out of memory allocating 860360135584 bytes.")
 
-    monkeypatch.setattr(approx.sweep, "train_bucket", exhausted)
+    monkeypatch.setattr(approx.experiments.sweep, "train_bucket", exhausted)
     assert main([*SMALL_SWEEP, "--out", str(tmp_path / "o")]) == 1
     last = capsys.readouterr().err.strip().splitlines()[-1]
     assert last.startswith("error: out of memory") and "estimate" in last and "report" in last
@@ -156,7 +156,7 @@ def test_input_errors_of_every_command_exit_2(argv, fragment, capsys, tmp_path):
 
 
 def test_the_input_error_family():
-    from approx.cli import CLIError
+    from approx.cli.app import CLIError
     from approx.config import ConfigError
     from approx.data import DataError
     from approx.errors import InputError, LimitError, input_errors

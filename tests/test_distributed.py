@@ -21,7 +21,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from approx.cli import main
+from approx.cli.app import main
 from approx.processes import DistributedError, settings_from_env
 from approx.results import read_rows
 

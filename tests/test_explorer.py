@@ -1,8 +1,8 @@
-"""The explorer page (approx.explorer, ``approx explore``).
+"""The explorer page (approx.plots.explorer, ``approx explore``).
 
 Quick tests parse the page's embedded data back in Python and compare it
 with the saved networks evaluated in NumPy, the target written here in NumPy,
-the training points of :func:`approx.sweep.make_data` and the error curves
+the training points of :func:`approx.experiments.sweep.make_data` and the error curves
 from pandas. The browser tests (``-m slow``) open the page in headless
 Chromium with the network off and check what it draws.
 """
@@ -21,9 +21,9 @@ import numpy as np
 import pytest
 
 import approx
-from approx.cli import main
+from approx.cli.app import main
 from approx.config import SweepConfig
-from approx.explorer import STRINGS, ExplorerError, explorer_data, write_explorer
+from approx.plots.explorer import STRINGS, ExplorerError, explorer_data, write_explorer
 from approx.results import (
     NETWORK_ACTIVATIONS,
     SWEEP_COLUMNS,
@@ -105,7 +105,7 @@ def fake_sweep(out: Path, *, dim: int, widths, seeds: int, depths=(1,), snapshot
 def sweep_1d(tmp_path_factory) -> Path:
     """A real (tiny) sweep: 3 widths x 2 seeds, 20 steps."""
     out = tmp_path_factory.mktemp("explore") / "sweep"
-    approx.run_sweep(TINY, out, figures=False)
+    approx.run_sweep(TINY, out)
     return out
 
 
@@ -148,7 +148,7 @@ def test_fits_and_units_are_the_saved_networks(sweep_1d, page_1d):
 
 
 def test_target_and_training_points(sweep_1d, page_1d):
-    from approx.sweep import make_data
+    from approx.experiments.sweep import make_data
     from approx.targets import make_target
 
     data = page_data(page_1d)

@@ -13,10 +13,10 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from approx.cli import CLIError, main, sweep_settings
+from approx.cli.app import CLIError, main, sweep_settings
 from approx.config import ConfigError, SweepConfig
 from approx.results import read_rows
-from approx.sweep import run_sweep
+from approx.experiments.sweep import run_sweep
 
 WIDTHS = "1,2,3,4"
 RUNS = 12
@@ -33,7 +33,7 @@ def _sweep_argv(out: Path, *extra: str) -> list[str]:
 # of the sweep, however fast or loaded the machine.
 _DRIVER = """
 import os, signal, sys, time
-import approx.cli as cli
+import approx.cli.app as cli
 marker, action = sys.argv[1], sys.argv[2]
 progress = cli._progress
 
@@ -134,7 +134,7 @@ def test_killed_sweep_resumes_to_exactly_the_missing_runs(tmp_path, sig, after):
 
 def test_ctrl_c_stops_after_the_group_in_flight(tmp_path, capsys, monkeypatch):
     # In this process: Ctrl-C (SIGINT to ourselves) as group 1 of 2 is reported.
-    import approx.cli as cli
+    import approx.cli.app as cli
 
     progress = cli._progress
 

@@ -19,9 +19,9 @@ import numpy as np
 import pytest
 from matplotlib import image as mpimg
 
-from approx import lecture_figures as lf
-from approx.cli import main
-from approx.plots import _TEXT
+from approx.plots.lecture import figures as lf
+from approx.cli.app import main
+from approx.plots.style import _TEXT
 from approx.targets import make_target
 
 FIGURE_NUMBERS = [f.number for f in lf.FIGURES]
@@ -291,7 +291,7 @@ def test_cli_bad_input_is_one_error_line(tmp_path, capsys, args, message):
 
 def test_log_axis_labels_are_plain_unicode():
     # Powers read as on matplotlib's own log axes, without its TeX-like parser.
-    from approx.plots import PowerFormatter
+    from approx.plots.style import PowerFormatter
 
     ten, two = PowerFormatter(base=10), PowerFormatter(base=2)
     for f in (ten, two):
@@ -306,7 +306,8 @@ def test_log_axis_labels_are_plain_unicode():
 def test_sweep_figure_names_its_target_in_its_language(tmp_path, monkeypatch, lang, title):
     """The sweep's title names the target as the class reads it (the code's
     name, 'sine', is English), and its labels read in the figure's language."""
-    from approx import plots
+    from approx.plots import style as plots
+    from approx.plots import sweep as sweep_plots
 
     rows = [
         {"target": "sine", "depth": "1", "width": str(w), "seed": str(s), "test_mse": str(1.0 / w**2 + s * 1e-4),
@@ -320,8 +321,8 @@ def test_sweep_figure_names_its_target_in_its_language(tmp_path, monkeypatch, la
         seen["texts"] = [t.get_text() for t in fig.findobj(matplotlib.text.Text) if t.get_text()]
         return save(fig, stem)
 
-    monkeypatch.setattr(plots, "save_figure", recording)
-    plots.plot_error_vs_width(rows, tmp_path / "error_vs_width", lang=lang)
+    monkeypatch.setattr(sweep_plots, "save_figure", recording)
+    sweep_plots.plot_error_vs_width(rows, tmp_path / "error_vs_width", lang=lang)
     assert title in seen["texts"]
     assert not _language_errors(seen["texts"], lang)
     assert plots.display_name("my_module:f", lang) == "my_module:f"  # a user's target is shown as given

@@ -1,4 +1,4 @@
-"""Tests for approx.fmnist, approx.cli_fmnist and approx.fmnist_plots.
+"""Tests for approx.experiments.fmnist, approx.cli.fmnist and approx.plots.fmnist.
 
 Every training here uses one shape, ``784-16-10`` on the first 2048 training
 and 500 test examples, so the whole file compiles a handful of programs (an
@@ -16,11 +16,11 @@ import optax
 import pytest
 from flax import nnx
 
-from approx.cli import main
+from approx.cli.app import main
 from approx.config import ConfigError, FMNISTConfig, config_from_mapping, load_toml
 from approx.data import CLASS_NAMES, CLASS_NAMES_ES
 from approx.data import fashion_mnist as fm
-from approx.fmnist import (
+from approx.experiments.fmnist import (
     COLUMNS,
     HISTORY_COLUMNS,
     cross_entropy,
@@ -30,7 +30,7 @@ from approx.fmnist import (
     run_fmnist,
     train_fmnist,
 )
-from approx.fmnist_plots import class_names, confusion_matrix, plot_confusion_matrix, plot_predictions
+from approx.plots.fmnist import class_names, confusion_matrix, plot_confusion_matrix, plot_fmnist, plot_predictions
 from approx.results import FMNIST_COLUMNS, read_rows
 
 REPO = Path(__file__).resolve().parents[1]
@@ -229,7 +229,9 @@ def test_depth_two_with_label_smoothing_and_weight_decay_against_numpy(dataset):
 @needs_data
 def test_run_writes_rows_history_manifest_and_figures(tmp_path, dataset, small):
     out = tmp_path / "run"
-    outcome = run_fmnist(small, out, dataset=dataset, lang="es")
+    run_fmnist(small, out, dataset=dataset)
+    assert not list(out.glob("*.png"))  # the runner draws nothing
+    figures = plot_fmnist(out, lang="es", dataset=dataset)
     rows = read_rows(out / "results.csv")
     assert (out / "results.csv").read_text().splitlines()[0] == ",".join(COLUMNS)
     assert set(FMNIST_COLUMNS) <= set(COLUMNS) and "diverged" in COLUMNS
@@ -245,10 +247,10 @@ def test_run_writes_rows_history_manifest_and_figures(tmp_path, dataset, small):
         assert manifest.get(key) is not None, key
     assert manifest["config"]["train_subset"] == N_TRAIN
     assert np.load(predictions_path(out, 1, WIDTH, 0)).shape == (N_TEST,)
-    names = {p.name for p in outcome.figures}
+    names = {p.name for p in figures}
     for stem in ("accuracy_vs_width", "learning_curves", "confusion_matrix", "test_predictions"):
         assert {f"{stem}.png", f"{stem}.pdf"} <= names
-    for path in outcome.figures:
+    for path in figures:
         if path.suffix == ".png":
             pixels = matplotlib.image.imread(path)[..., :3]
             assert pixels.std() > 0.05, f"{path.name} looks blank"
@@ -257,7 +259,7 @@ def test_run_writes_rows_history_manifest_and_figures(tmp_path, dataset, small):
 @needs_data
 def test_resume_trains_only_missing_runs_and_writes_no_duplicates(tmp_path, dataset, small):
     out = tmp_path / "run"
-    run_fmnist(small, out, dataset=dataset, figures=False)
+    run_fmnist(small, out, dataset=dataset)
     full = read_rows(out / "results.csv")
     # Simulate a run killed after seed 1's history but before its result row,
     # written by a version whose history had no eval_seconds column.
@@ -266,7 +268,7 @@ def test_resume_trains_only_missing_runs_and_writes_no_duplicates(tmp_path, data
     old = [",".join(line.split(",")[:-1]) + "\n" for line in (out / "history.csv").read_text().splitlines()]
     assert old[0].strip().endswith(",seconds")
     (out / "history.csv").write_text("".join(old))
-    outcome = run_fmnist(small, out, dataset=dataset, figures=False, resume=True)
+    outcome = run_fmnist(small, out, dataset=dataset, resume=True)
     assert outcome.skipped == 1
     rows = read_rows(out / "results.csv")
     assert [r["seed"] for r in rows] == ["0", "1"] and rows[0] == full[0]
@@ -279,7 +281,7 @@ def test_resume_trains_only_missing_runs_and_writes_no_duplicates(tmp_path, data
     assert list(history[0]) == list(HISTORY_COLUMNS)
     assert [r["eval_seconds"] == "" for r in history] == [True] * EPOCHS + [False] * EPOCHS
     # resuming a finished run trains nothing
-    again = run_fmnist(small, out, dataset=dataset, figures=False, resume=True)
+    again = run_fmnist(small, out, dataset=dataset, resume=True)
     assert again.skipped == 2 and len(read_rows(out / "results.csv")) == 2
     assert len(read_rows(out / "history.csv")) == 2 * EPOCHS
 
@@ -287,10 +289,10 @@ def test_resume_trains_only_missing_runs_and_writes_no_duplicates(tmp_path, data
 @needs_data
 def test_resume_refuses_a_different_config(tmp_path, dataset, small):
     out = tmp_path / "run"
-    run_fmnist(small, out, dataset=dataset, figures=False)
+    run_fmnist(small, out, dataset=dataset)
     other = FMNISTConfig(**(SMALL | {"lr": 1e-3}))
     with pytest.raises(ValueError, match="lr"):
-        run_fmnist(other, out, dataset=dataset, figures=False, resume=True)
+        run_fmnist(other, out, dataset=dataset, resume=True)
 
 
 # -- the command line ----------------------------------------------------------

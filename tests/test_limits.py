@@ -9,8 +9,8 @@ import numpy as np
 import pytest
 
 from approx import limits
-from approx import sweep as S
-from approx.cli import main
+from approx.experiments import sweep as S
+from approx.cli.app import main
 from approx.config import FMNISTConfig, SweepConfig
 from approx.errors import LimitError
 from approx.measure import held_out_points, sup_points
@@ -123,7 +123,7 @@ def test_counts_mirror_the_sweep():
     for dim, points in [(1, 4096), (2, 1000), (2, 3), (3, 500)]:
         assert limits._held_out_count(points, dim) == held_out_points(key, points, dim).shape[0]
         assert limits._sup_count(dim) == sup_points(key, dim).shape[0] * (2 if dim > 2 else 1)
-    from approx import fmnist
+    from approx.experiments import fmnist
 
     assert limits._EVAL_CHUNK == fmnist.EVAL_CHUNK
     assert limits._FMNIST_PIXELS == fmnist.IN_DIM and limits._FMNIST_CLASSES == fmnist.N_CLASSES
@@ -202,7 +202,7 @@ def test_fmnist_estimate_bounds_xla_memory_analysis(n_train, n_test, settings):
     import jax.numpy as jnp
 
     from approx.data.fashion_mnist import CLASS_NAMES, FashionMNIST
-    from approx.fmnist import make_program, prepare_data
+    from approx.experiments.fmnist import make_program, prepare_data
 
     rng = np.random.default_rng(0)
     images = lambda n: rng.integers(0, 256, (n, 28, 28), dtype=np.uint8)  # noqa: E731

@@ -17,7 +17,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from approx.cli import EXPERIMENT_KEYS, main
+from approx.cli.app import EXPERIMENT_KEYS, main
 from approx.config import (
     OPTION_KEYS,
     ConfigError,
@@ -94,12 +94,12 @@ class _Stop(Exception):
 
 
 def test_fmnist_default_output_folder_is_named_after_the_activation(monkeypatch):
-    from approx import cli_fmnist
+    from approx.cli import fmnist as cli_fmnist
 
     def stop(kind, label):
         raise _Stop(kind, label)
 
-    from approx.cli import _load_extensions, _parser
+    from approx.cli.app import _load_extensions, _parser
 
     monkeypatch.setattr(cli_fmnist, "_default_out", stop)
     _load_extensions()
@@ -195,7 +195,7 @@ def test_toml_file_with_option_spellings_through_the_command(tmp_path, capsys):
     err = capsys.readouterr().err
     assert err.startswith("error: steps must be an integer, got 'many'") and str(f) in err
     # An option overrides the file's setting under either spelling.
-    from approx.cli import _load_extensions, _parser, sweep_settings
+    from approx.cli.app import _load_extensions, _parser, sweep_settings
 
     _load_extensions()
     args = _parser().parse_args(["sweep", str(f), "--depth", "3", "--steps", "10"])
@@ -299,7 +299,7 @@ def test_tour_custom_target_with_the_installed_command(tmp_path):
     (tmp_path / "mymodule.py").write_text(_readme_module())
     script = tmp_path / "bin" / "approx"
     script.parent.mkdir()
-    script.write_text("import sys\nfrom approx.cli import main\nsys.exit(main())\n")
+    script.write_text("import sys\nfrom approx.cli.app import main\nsys.exit(main())\n")
     env = os.environ | {"PYTHONPATH": str(REPO), "APPROX_NO_CACHE": "1", "JAX_PLATFORMS": "cpu"}
     tour = next(line for line in README.splitlines() if line.startswith("approx sweep --target mymodule:f"))
     argv = tour.split("#")[0].split()[1:] + ["--widths", "2,4", "--seeds", "1", "--steps", "20", "--no-figure"]

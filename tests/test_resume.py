@@ -27,7 +27,7 @@ import approx.results as results
 from approx.config import SweepConfig
 from approx.data import fashion_mnist as fm
 from approx.results import RunDirError, read_network, read_rows, saved_networks
-from approx.sweep import run_sweep
+from approx.experiments.sweep import run_sweep
 
 REPO = Path(__file__).resolve().parents[1]
 # Three groups of two runs (widths 2, 5 and 9, padded to 9): one compiled program serves all three.
@@ -63,7 +63,7 @@ def uninterrupted(tmp_path_factory):
     """The sweep run in one go, in this process (under the suite's strict settings)."""
     out = tmp_path_factory.mktemp("whole")
     with jax.numpy_rank_promotion("raise"):
-        run_sweep(SweepConfig(**SWEEP), out, figures=False)
+        run_sweep(SweepConfig(**SWEEP), out)
     assert len(read_rows(out / "results.csv")) == 6
     return out
 
@@ -79,13 +79,13 @@ def test_stopped_sweep_resumes_to_the_same_values(uninterrupted, tmp_path, after
         return len(checks) > after_groups
 
     with pytest.raises(KeyboardInterrupt):
-        run_sweep(SweepConfig(**SWEEP), tmp_path, figures=False, should_stop=stop)
+        run_sweep(SweepConfig(**SWEEP), tmp_path, should_stop=stop)
     rows = read_rows(tmp_path / "results.csv")
     assert len(rows) == 2 * after_groups and len(saved_networks(tmp_path)) == 2 * after_groups
     manifest = json.loads((tmp_path / "manifest.json").read_text())
     assert manifest["interrupted"] is True and manifest["finished"] is None
     messages = []
-    outcome = run_sweep(SweepConfig(**SWEEP), tmp_path, figures=False, resume=True, progress=messages.append)
+    outcome = run_sweep(SweepConfig(**SWEEP), tmp_path, resume=True, progress=messages.append)
     assert outcome.skipped == 2 * after_groups
     assert f"resuming: {2 * after_groups} runs already recorded, {6 - 2 * after_groups} to go" in messages
     _assert_same_run_directory(tmp_path, uninterrupted)
@@ -105,11 +105,11 @@ def test_a_kill_between_networks_and_rows_is_resumed_to_the_same_values(uninterr
 
     monkeypatch.setattr(results, "append_rows", append_rows)
     with pytest.raises(KeyboardInterrupt):
-        run_sweep(SweepConfig(**SWEEP), tmp_path, figures=False)
+        run_sweep(SweepConfig(**SWEEP), tmp_path)
     monkeypatch.undo()
     assert len(read_rows(tmp_path / "results.csv")) == 2
     assert [k[1] for k in saved_networks(tmp_path)] == [2, 2, 5, 5]  # width 5's networks, without rows
-    run_sweep(SweepConfig(**SWEEP), tmp_path, figures=False, resume=True)
+    run_sweep(SweepConfig(**SWEEP), tmp_path, resume=True)
     _assert_same_run_directory(tmp_path, uninterrupted)
 
 
@@ -117,15 +117,15 @@ def test_a_kill_between_networks_and_rows_is_resumed_to_the_same_values(uninterr
 def test_resume_accepts_result_neutral_changes_and_refuses_others(uninterrupted, tmp_path):
     stop = iter([False, True])
     with pytest.raises(KeyboardInterrupt):
-        run_sweep(SweepConfig(**SWEEP), tmp_path, figures=False, should_stop=lambda: next(stop))
+        run_sweep(SweepConfig(**SWEEP), tmp_path, should_stop=lambda: next(stop))
     before = (tmp_path / "results.csv").read_bytes()
     for changed, key in [({"lr": 0.02}, "lr"), ({"steps": 41}, "steps"), ({"widths": (2, 40)}, "widths"), ({"activation": "tanh"}, "activation")]:
         with pytest.raises(RunDirError, match=f"config differs in {key}"):
-            run_sweep(SweepConfig(**(SWEEP | changed)), tmp_path, figures=False, resume=True)
+            run_sweep(SweepConfig(**(SWEEP | changed)), tmp_path, resume=True)
     assert (tmp_path / "results.csv").read_bytes() == before  # refused before anything was written
     # Another grouping and no saved networks: accepted (they change no number).
     neutral = SweepConfig(**(SWEEP | {"max_bucket_runs": 1}), bucket_ratio=1.0, save_networks=False)
-    outcome = run_sweep(neutral, tmp_path, figures=False, resume=True)
+    outcome = run_sweep(neutral, tmp_path, resume=True)
     assert outcome.skipped == 2
     assert (tmp_path / "results.csv").read_bytes().startswith(before)
     # Unpadded, one run per program instead of two padded to width 9: the
@@ -143,7 +143,7 @@ def test_resume_accepts_result_neutral_changes_and_refuses_others(uninterrupted,
 @pytest.mark.slow
 def test_resume_into_an_empty_directory_runs_the_whole_sweep(uninterrupted, tmp_path):
     messages = []
-    run_sweep(SweepConfig(**SWEEP), tmp_path / "new", figures=False, resume=True, progress=messages.append)
+    run_sweep(SweepConfig(**SWEEP), tmp_path / "new", resume=True, progress=messages.append)
     assert f"nothing to resume in {tmp_path / 'new'}: starting the sweep" in messages
     assert "resumed" not in json.loads((tmp_path / "new" / "manifest.json").read_text())
     _assert_same_run_directory(tmp_path / "new", uninterrupted)
@@ -192,13 +192,13 @@ try:
     from approx.config import FMNISTConfig, SweepConfig, config_from_mapping
 
     if kind == "sweep":
-        from approx.sweep import run_sweep
+        from approx.experiments.sweep import run_sweep
 
-        run_sweep(config_from_mapping(SweepConfig, json.loads(settings)), out, resume=resume == "1", figures=False)
+        run_sweep(config_from_mapping(SweepConfig, json.loads(settings)), out, resume=resume == "1")
     else:
-        from approx.fmnist import run_fmnist
+        from approx.experiments.fmnist import run_fmnist
 
-        run_fmnist(config_from_mapping(FMNISTConfig, json.loads(settings)), out, resume=resume == "1", figures=False)
+        run_fmnist(config_from_mapping(FMNISTConfig, json.loads(settings)), out, resume=resume == "1")
 except KeyboardInterrupt:
     sys.exit(130)
 """
@@ -316,16 +316,16 @@ def _assert_same_fmnist(a: Path, b: Path) -> None:
 @needs_data
 def test_fmnist_stopped_and_resumed_gives_the_same_values(tmp_path):
     from approx.config import FMNISTConfig
-    from approx.fmnist import run_fmnist
+    from approx.experiments.fmnist import run_fmnist
 
     dataset = fm.load_fashion_mnist(fm.SYSTEM_DIR)
     config = FMNISTConfig(**FMNIST)
-    run_fmnist(config, tmp_path / "whole", dataset=dataset, figures=False)
+    run_fmnist(config, tmp_path / "whole", dataset=dataset)
     asked = []
     with pytest.raises(KeyboardInterrupt):
-        run_fmnist(config, tmp_path / "cut", dataset=dataset, figures=False, should_stop=lambda: asked.append(1) or len(asked) > 1)
+        run_fmnist(config, tmp_path / "cut", dataset=dataset, should_stop=lambda: asked.append(1) or len(asked) > 1)
     assert len(read_rows(tmp_path / "cut" / "results.csv")) == 2
-    outcome = run_fmnist(config, tmp_path / "cut", dataset=dataset, figures=False, resume=True)
+    outcome = run_fmnist(config, tmp_path / "cut", dataset=dataset, resume=True)
     assert outcome.skipped == 2
     _assert_same_fmnist(tmp_path / "cut", tmp_path / "whole")
 

@@ -9,7 +9,8 @@ import matplotlib.image as mpimg
 import numpy as np
 import pytest
 
-from approx import cli, scenarios
+import approx.cli.app as cli
+from approx.experiments import scenarios
 from approx.config import ConfigError, load_toml
 
 EXPERIMENTS = Path(__file__).resolve().parent.parent / "experiments"

@@ -12,11 +12,11 @@ import numpy as np
 import pytest
 from flax import nnx
 
-from approx.cli import main
+from approx.cli.app import main
 from approx.config import TARGET_CHOICES, ConfigError, SweepConfig
 from approx.measure import make_measure_fn
 from approx.models import MLP
-from approx.sweep import run_sweep
+from approx.experiments.sweep import run_sweep
 from approx.targets import (
     TARGET_NAMES,
     TARGET_RULE,
@@ -307,7 +307,7 @@ def test_nan_between_the_probe_points_is_refused_before_writing(tmp_path):
     as_target(holey, 1)  # passes the probe ...
     out = tmp_path / "run"
     with pytest.raises(TargetError, match="returned NaN or Inf"):  # ... not the data
-        run_sweep(SweepConfig(widths=(2,), steps=5, seeds=1), out, target=holey, figures=False)
+        run_sweep(SweepConfig(widths=(2,), steps=5, seeds=1), out, target=holey)
     assert not out.exists()
 
 
@@ -322,7 +322,7 @@ def test_numpy_target_raising_between_the_probe_points_is_one_error(tmp_path, ca
     as_target(holey, 1)  # passes the probe
     out = tmp_path / "run"
     with pytest.raises(TargetError, match="target 'holey' fails on .0,1.\\^1: ArithmeticError: no value in the band"):
-        run_sweep(SweepConfig(widths=(2,), steps=5, seeds=1), out, target=holey, figures=False)
+        run_sweep(SweepConfig(widths=(2,), steps=5, seeds=1), out, target=holey)
     assert not out.exists()
     assert capsys.readouterr().err == ""  # JAX's log of the callback's traceback is silenced
 
@@ -337,7 +337,7 @@ def test_nan_on_the_sup_grid_is_refused(tmp_path):
 
     out = tmp_path / "run"
     with pytest.raises(TargetError, match="returned NaN or Inf"):
-        run_sweep(SweepConfig(widths=(2,), steps=5, seeds=1), out, target=spike, figures=False)
+        run_sweep(SweepConfig(widths=(2,), steps=5, seeds=1), out, target=spike)
     assert not out.exists()
 
 
@@ -350,7 +350,7 @@ def test_installed_command_finds_mymodule_and_runs_numpy_targets(tmp_path):
     )
     script = tmp_path / "bin" / "approx"
     script.parent.mkdir()
-    script.write_text("import sys\nfrom approx.cli import main\nsys.exit(main())\n")
+    script.write_text("import sys\nfrom approx.cli.app import main\nsys.exit(main())\n")
     env = os.environ | {
         "PYTHONPATH": str(Path(__file__).resolve().parents[1]),
         "APPROX_NO_CACHE": "1",

@@ -1,7 +1,7 @@
 """``approx explore RUN_DIR [--out FILE.html] [--lang en|es]``: a sweep's offline explorer page.
 
-Parses, calls :func:`approx.explorer.write_explorer` and prints the path
-written; the page lives in :mod:`approx.explorer`.
+Parses, calls :func:`approx.plots.explorer.write_explorer` and prints the path
+written; the page lives in :mod:`approx.plots.explorer`.
 """
 
 from __future__ import annotations
@@ -22,8 +22,8 @@ def _add_args(p: argparse.ArgumentParser) -> None:
 
 
 def _cmd_explore(args) -> int:
-    from approx.cli import _setup_jax
-    from approx.explorer import write_explorer
+    from approx.cli.app import _setup_jax
+    from approx.plots.explorer import write_explorer
 
     _setup_jax(args)
     print(write_explorer(args.run_dir, args.out, lang=args.lang))

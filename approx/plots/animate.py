@@ -27,7 +27,7 @@ from pathlib import Path
 import numpy as np
 
 from approx.errors import InputError
-from approx.plots import PALETTE, decimal_ticks, display_name, lecture_style, plt, register_text, text
+from approx.plots.style import PALETTE, decimal_ticks, display_name, lecture_style, plt, register_text, text
 from approx.results import NETWORK_ACTIVATIONS, NetworkError, load_network
 from approx.snapshots import PLOT_POINTS_SLICE, PLOT_SIDE_2D, Snapshots, network_at, snapshots_of
 
@@ -123,9 +123,9 @@ def _target_values(meta: dict, x: np.ndarray) -> np.ndarray | None:
 
 
 def _training_points(meta: dict) -> np.ndarray | None:
-    """The sweep's training points (see :func:`approx.explorer.training_points`),
+    """The sweep's training points (see :func:`approx.plots.explorer.training_points`),
     or ``None`` when the manifest does not say how they were drawn."""
-    from approx.explorer import training_points
+    from approx.plots.explorer import training_points
 
     config = meta.get("config", {})
     try:

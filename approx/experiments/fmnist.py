@@ -57,12 +57,13 @@ import numpy as np
 import optax
 from flax import nnx
 
+from approx.analysis import summarize
 from approx.backend import compiler_options, config_precision, on_init_device, to_compute_device
 from approx.config import FMNISTConfig
 from approx.data.fashion_mnist import FashionMNIST, load_fashion_mnist
 from approx.models import INIT_COMPILER_OPTIONS, MLP, count_params
 from approx.results import FMNIST_COLUMNS, RunDirectory, append_rows, atomic_write, encode_rows, read_rows
-from approx.sweep import environment, make_mesh
+from approx.experiments.sweep import environment, make_mesh
 from approx.train import ensemble_vmap, epoch_batches, init_train_state, make_apply, make_epoch_fn, make_optimizer
 
 __all__ = [
@@ -474,7 +475,6 @@ class FMNISTOutcome:
     out_dir: Path
     rows: list[dict[str, str]]
     summary: list[dict]
-    figures: list[Path] = field(default_factory=list)
     skipped: int = 0
     diverged: int = 0
     compile_seconds: float = 0.0
@@ -544,8 +544,6 @@ def run_fmnist(
     *,
     resume: bool = False,
     progress: Callable[[str], None] | None = None,
-    figures: bool = True,
-    lang: str = "en",
     dataset: FashionMNIST | None = None,
     should_stop: Callable[[], bool] | None = None,
 ) -> FMNISTOutcome:
@@ -553,8 +551,8 @@ def run_fmnist(
 
     Writes ``results.csv`` (a row per finished run, :data:`COLUMNS`),
     ``history.csv`` (a row per run and epoch, :data:`HISTORY_COLUMNS`),
-    ``predictions/`` (each run's test predictions), ``manifest.json`` and the
-    figures. The data and the output directory are checked before anything
+    ``predictions/`` (each run's test predictions), ``manifest.json``; it draws
+    nothing (:func:`approx.plots.fmnist.plot_fmnist` does). The data and the output directory are checked before anything
     is compiled; ``resume`` trains only the ``(depth, width, seed)`` runs
     not yet in ``results.csv``. When ``should_stop()`` turns true, the sweep
     stops before the next ``(depth, width)`` (the finished ones written) and
@@ -639,10 +637,6 @@ def run_fmnist(
         run_seconds=run_s,
         eval_seconds=eval_s,
     )
-    if figures and all_rows:
-        from approx.fmnist_plots import plot_fmnist
-
-        outcome.figures = plot_fmnist(out, lang=lang, dataset=dataset, test_subset=data.n_test)
     outcome.wall_seconds = time.perf_counter() - t_start
     store.finish(
         compile_seconds=round(compile_s, 3),
@@ -657,8 +651,6 @@ def run_fmnist(
 
 def summarize_rows(rows: Sequence[dict]) -> list[dict]:
     """Median, min and max test accuracy over seeds per ``(depth, width)``."""
-    from approx.analysis import summarize
-
     acc = summarize(rows, ("depth", "width"), "test_accuracy")
     loss = {(s["depth"], s["width"]): s["median"] for s in summarize(rows, ("depth", "width"), "test_loss")}
     return [

@@ -400,7 +400,7 @@ def run_scenario(
     and ``resume`` is false; with ``resume``, a finished run is reported as
     complete and an interrupted one runs again.
     """
-    from approx.plots import LANGS
+    from approx.plots.style import LANGS
 
     if kind not in KINDS or not isinstance(config, KINDS[kind]):
         raise ConfigError(f"scenario {kind!r} needs a {KINDS.get(kind, object).__name__}, got {type(config).__name__}")
@@ -601,7 +601,7 @@ _SCENARIO_TEXT = {
 
 def _plotting():
     """The shared lecture style, with this module's labels registered."""
-    from approx import plots
+    from approx.plots import style as plots
 
     plots.register_text(_SCENARIO_TEXT)
     return plots

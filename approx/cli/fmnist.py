@@ -1,8 +1,8 @@
 """``approx fmnist``: the Fashion-MNIST width sweep from the command line.
 
-Registered by :func:`register` (see ``approx.cli._load_extensions``); also the
+Registered by :func:`register` (see ``approx.cli.app._load_extensions``); also the
 handler of ``approx run`` for experiment files with ``kind = "fmnist"``.
-Parse, call :func:`approx.fmnist.run_fmnist`, print: no logic lives here.
+Parse, call :func:`approx.experiments.fmnist.run_fmnist`, print: no logic lives here.
 """
 
 from __future__ import annotations
@@ -10,7 +10,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from approx.cli import (
+from approx.cli.app import (
     EXIT_INTERRUPTED,
     EXPERIMENT_KEYS,
     CLIError,
@@ -116,7 +116,7 @@ def _cmd_fmnist(args, data: dict | None = None, where: str | None = None) -> int
     _setup_jax(argparse.Namespace(x64=config.x64, no_cache=args.no_cache, distributed=False))
 
     from approx.data import load_fashion_mnist
-    from approx.fmnist import format_table, run_fmnist
+    from approx.experiments.fmnist import format_table, run_fmnist
     from approx.limits import check_fmnist
 
     check_fmnist(config)  # a LimitError (exit 2) before the data are read
@@ -134,8 +134,7 @@ def _cmd_fmnist(args, data: dict | None = None, where: str | None = None) -> int
     try:
         with StopRequest() as stop:  # Ctrl-C: stop after the group of runs in flight
             outcome = run_fmnist(
-                config, out, resume=args.resume, progress=_progress(), figures=not getattr(args, "no_figure", False),
-                lang=lang, dataset=dataset, should_stop=stop,
+                config, out, resume=args.resume, progress=_progress(), dataset=dataset, should_stop=stop,
             )  # fmt: skip
     except KeyboardInterrupt:
         _interrupted(out, "fmnist")
@@ -145,8 +144,11 @@ def _cmd_fmnist(args, data: dict | None = None, where: str | None = None) -> int
         print(f"{outcome.diverged} run(s) diverged (loss became NaN/Inf); they are marked diverged=true")
     print(f"results: {out / 'results.csv'}")
     print(f"history: {out / 'history.csv'}")
-    for path in outcome.figures:
-        print(f"figure: {path}")
+    if not getattr(args, "no_figure", False) and outcome.rows:
+        from approx.plots.fmnist import plot_fmnist
+
+        for path in plot_fmnist(out, lang=lang, dataset=dataset, test_subset=config.test_subset):
+            print(f"figure: {path}")
     print(
         f"time: {outcome.wall_seconds:.1f} s (compile {outcome.compile_seconds:.1f} s, "
         f"train {outcome.run_seconds:.1f} s, evaluate {outcome.eval_seconds:.1f} s)"

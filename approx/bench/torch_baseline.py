@@ -5,7 +5,7 @@ framework's default initialisation, ``torch.optim.Adam``, one Python step at a
 time); they exist only to be timed against approx. torch is a benchmark-only
 extra (``pip install approx[bench]``), never a runtime dependency.
 
-Run as ``python -m approx.bench_torch w1 --widths ... --seeds ... --steps ...``;
+Run as ``python -m approx.bench.torch_baseline w1 --widths ... --seeds ... --steps ...``;
 prints one JSON line with the times and errors.
 """
 
@@ -120,7 +120,7 @@ def fmnist_epoch(
 
 
 def main(argv=None) -> int:
-    p = argparse.ArgumentParser(prog="python -m approx.bench_torch")
+    p = argparse.ArgumentParser(prog="python -m approx.bench.torch_baseline")
     p.add_argument("workload", choices=["w1"])
     p.add_argument("--widths", default="1,2,4,8,16,32,64,128,256")
     p.add_argument("--seeds", type=int, default=4)

@@ -2,7 +2,7 @@
 
 ``approx figures [--out DIR] [--lang en|es] [--refresh]`` regenerates every
 figure of the course into ``figures/`` (PNG at 200 dpi and PDF), in the shared
-lecture style of :mod:`approx.plots` (large type, Okabe-Ito colours, no chart
+lecture style of :mod:`approx.plots.style` (large type, Okabe-Ito colours, no chart
 junk), with English or Spanish titles, labels and legends.
 
 Every figure function has the signature::
@@ -12,7 +12,7 @@ Every figure function has the signature::
 and returns the paths it wrote. Figures that need trained networks keep what
 they computed in a :class:`FigureCache` under ``$XDG_CACHE_HOME/approx/figures``
 (default ``~/.cache/approx/figures``): sweep records (``results.csv`` and
-``manifest.json`` of :func:`approx.sweep.run_sweep`, under ``sweeps/``, shared
+``manifest.json`` of :func:`approx.experiments.sweep.run_sweep`, under ``sweeps/``, shared
 by figures that need the same sweep) and small NumPy archives, each in a
 directory named by a hash of its settings and of the source of the modules
 that compute them (a change to the training code makes old results stale).
@@ -50,9 +50,9 @@ from approx.analysis import barron_line, fit_slope, summarize
 from approx.config import RESULT_NEUTRAL_KEYS, SweepConfig
 from approx.measure import make_measure_fn
 from approx.models import MLP, count_params, sigmoid
-from approx.plots import LANGS, PALETTE, lecture_style, register_text, save_figure, text
+from approx.plots.style import LANGS, PALETTE, lecture_style, register_text, save_figure, text
 from approx.results import read_manifest, read_rows
-from approx.sweep import make_data, run_sweep
+from approx.experiments.sweep import make_data, run_sweep
 from approx.targets import Target, grid, make_target
 from approx.train import TrainConfig, make_apply, make_run_fn, mean_squared_error
 
@@ -84,13 +84,13 @@ def default_cache_dir() -> Path:
 
 # The modules whose code decides the cached numbers: a change to any of them
 # (a new initialisation, another data key) makes every cached result stale.
-_COMPUTING_MODULES = ("targets", "models", "train", "sweep", "measure", "config", "fmnist")
+_COMPUTING_MODULES = ("targets", "models", "train", "experiments/sweep", "measure", "config", "experiments/fmnist")
 
 
 @functools.lru_cache(maxsize=1)
 def _code_digest() -> str:
     h = hashlib.sha256()
-    package = Path(__file__).parent
+    package = Path(__file__).resolve().parents[2]  # approx/
     for name in _COMPUTING_MODULES:
         path = package / f"{name}.py"
         h.update(path.read_bytes() if path.exists() else b"")
@@ -150,7 +150,7 @@ class FigureCache:
         if manifest is not None and manifest.get("finished") and len(rows) >= expected:
             return rows
         self.progress(f"{figure}: sweep of {config.target} (d={config.dim}, {config.activation}), {expected} runs")
-        outcome = run_sweep(config, path, resume=True, figures=False, target=target)
+        outcome = run_sweep(config, path, resume=True, target=target)
         return outcome.rows
 
 
@@ -1138,7 +1138,7 @@ def figure_optimisation(out_dir, *, lang="en", cache: FigureCache | None = None,
 
 
 # -- 9. Fashion-MNIST ---------------------------------------------------------------------------------------
-CANONICAL_FMNIST = Path(__file__).resolve().parent.parent / "experiments" / "fmnist_width.toml"
+CANONICAL_FMNIST = Path(__file__).resolve().parents[3] / "experiments" / "fmnist_width.toml"
 
 
 def _fig9_config(quick: bool):
@@ -1180,7 +1180,7 @@ def _fmnist_rows(cache: FigureCache, quick: bool, results: str | Path | None):
     if found is not None:
         return read_rows(found / "results.csv"), ("results", str(found))
     from approx.data import DataError, load_fashion_mnist
-    from approx.fmnist import run_fmnist
+    from approx.experiments.fmnist import run_fmnist
 
     config = _fig9_config(quick)
     path = cache.directory("09_fashion_mnist", {"fmnist": config.to_dict()})
@@ -1193,7 +1193,7 @@ def _fmnist_rows(cache: FigureCache, quick: bool, results: str | Path | None):
         except DataError as e:
             raise FigureSkipped(f"Fashion-MNIST data not found: {e}") from None
         cache.progress(f"09_fashion_mnist: short built-in sweep, widths {','.join(map(str, config.widths))}")
-        rows = run_fmnist(config, path, resume=True, figures=False, dataset=dataset).rows
+        rows = run_fmnist(config, path, resume=True, dataset=dataset).rows
     return rows, ("builtin", config)
 
 

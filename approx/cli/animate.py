@@ -1,7 +1,7 @@
 """``approx animate RUN_DIR --width N [--seed S] [--depth D] [--format gif|mp4] [--units] [--lang en|es] [--out FILE]``.
 
-Parses, calls :func:`approx.animate.animate` and prints the path it wrote;
-the drawing lives in :mod:`approx.animate`.
+Parses, calls :func:`approx.plots.animate.animate` and prints the path it wrote;
+the drawing lives in :mod:`approx.plots.animate`.
 """
 
 from __future__ import annotations
@@ -23,7 +23,7 @@ def _add_args(p: argparse.ArgumentParser) -> None:
 
 
 def _cmd_animate(args) -> int:
-    from approx.animate import animate
+    from approx.plots.animate import animate
 
     path = animate(
         args.run_dir, args.width, args.seed, args.depth, fmt=args.fmt, units=args.units, lang=args.lang, out=args.out

@@ -16,7 +16,7 @@ Workloads:
 * ``keras`` - the course programs with ``approx.keras`` (and, with
   ``--baseline keras``, with Keras 3 on JAX in the same process) and a
   784-128-10 Fashion-MNIST epoch against its ceiling (see
-  :mod:`approx.bench_keras`).
+  :mod:`approx.bench.keras_baseline`).
 
 The ceiling is the rate (FLOP/s) of a single large fused forward+backward
 pass of the same arithmetic: for the sweep, one sigmoid layer as wide as all
@@ -288,7 +288,7 @@ def bench_w1(
         if baseline == "torch":
             report("w1: PyTorch baseline ...")
             cmd = [
-                sys.executable, "-m", "approx.bench_torch", "w1", "--widths", ",".join(map(str, args["widths"])),
+                sys.executable, "-m", "approx.bench.torch_baseline", "w1", "--widths", ",".join(map(str, args["widths"])),
                 "--seeds", str(args["seeds"]), "--steps", str(args["steps"]), "--lr", str(args["lr"]),
                 "--train-points", str(args["train_points"]),
             ]  # fmt: skip
@@ -343,7 +343,7 @@ def bench_fmnist(quick: bool = False, baseline: str | None = None, report: Calla
     import jax
 
     from approx.config import FMNISTConfig
-    from approx.fmnist import prepare_data, train_fmnist
+    from approx.experiments.fmnist import prepare_data, train_fmnist
 
     width, batch, epochs = (64, 128, 5) if quick else (256, 128, 5)
     rounds = 1 if quick else 3
@@ -352,7 +352,7 @@ def bench_fmnist(quick: bool = False, baseline: str | None = None, report: Calla
     data = prepare_data(config)
     report(f"fmnist: 784-{width}-10, batch {batch}, {data.n_train} examples, {epochs} epochs, {rounds} round(s) ...")
     if baseline == "torch":
-        from approx.bench_torch import fmnist_epoch
+        from approx.bench.torch_baseline import fmnist_epoch
 
         dev = jax.device_get(data.device)
         eval_sets = [(dev.x_train[: data.n_train_eval], dev.y_train[: data.n_train_eval])]
@@ -433,7 +433,7 @@ def bench_scaling(quick: bool = False, out: Path | None = None, report: Callable
     import jax
 
     from approx.config import SweepConfig
-    from approx.sweep import Bucket, Run, make_data, make_mesh, run_bucket
+    from approx.experiments.sweep import Bucket, Run, make_data, make_mesh, run_bucket
     from approx.targets import make_target
 
     steps = 100 if quick else 1000
@@ -483,7 +483,7 @@ def bench_scaling(quick: bool = False, out: Path | None = None, report: Callable
 
 
 def plot_scaling(by_width, by_seeds, stem: Path, backend: str = "cpu") -> list[Path]:
-    from approx.plots import PALETTE, lecture_style, log_scale, plt, save_figure
+    from approx.plots.style import PALETTE, lecture_style, log_scale, plt, save_figure
 
     with lecture_style():
         fig, axes = plt.subplots(1, 2, figsize=(12, 4.8))
@@ -506,7 +506,7 @@ def plot_scaling(by_width, by_seeds, stem: Path, backend: str = "cpu") -> list[P
         return save_figure(fig, stem)
 
 
-from approx.bench_keras import bench_keras_front, format_keras  # noqa: E402 (defined on top of this module)
+from approx.bench.keras_baseline import bench_keras_front, format_keras  # noqa: E402 (defined on top of this module)
 
 WORKLOADS = {"w1": bench_w1, "fmnist": bench_fmnist, "scaling": bench_scaling, "keras": bench_keras_front}
 BASELINES = {"torch": ("w1", "fmnist"), "keras": ("keras",)}
@@ -523,7 +523,7 @@ def run_bench(
     if baseline not in (None, *BASELINES):
         raise ValueError(f"unknown baseline {baseline!r}; valid: {', '.join(BASELINES)}")
     if baseline == "keras":
-        from approx.bench_keras import import_keras
+        from approx.bench.keras_baseline import import_keras
 
         import_keras()
     if baseline == "torch":

@@ -57,7 +57,7 @@ from approx.results import (
     read_rows,
     saved_networks,
 )
-from approx.plots import LANGS, display_name
+from approx.plots.style import LANGS, display_name
 from approx.snapshots import plot_points, snapshots_of
 
 __all__ = ["ExplorerError", "LANGS", "STRINGS", "explorer_data", "training_points", "write_explorer"]
@@ -230,13 +230,13 @@ def _draw_training_points(config: Mapping[str, Any], seed):
     from approx.targets import sample_uniform
 
     dtype = jnp.float64 if config.get("x64") else jnp.float32
-    key = jax.random.fold_in(jax.random.key(seed), 0)  # the key approx.sweep.make_data folds for them
+    key = jax.random.fold_in(jax.random.key(seed), 0)  # the key approx.experiments.sweep.make_data folds for them
     return sample_uniform(key, int(config["train_points"]), int(config["dim"]), dtype)
 
 
 def training_points(config: Mapping[str, Any]) -> np.ndarray:
     """The sweep's training inputs ``(train_points, d)``, drawn as
-    :func:`approx.sweep.make_data` draws them (uniform on the cube from
+    :func:`approx.experiments.sweep.make_data` draws them (uniform on the cube from
     ``data_seed``, in the training dtype), from the manifest's ``config``."""
     return _target_and_training(config, np.zeros((0, int(config["dim"]))), with_training=True)[1]
 
@@ -370,7 +370,7 @@ def explorer_data(run_dir: str | Path, *, lang: str = "en") -> dict[str, Any]:
             "target": str(config["target"]),
             "dim": dim,
             "activation": str(config.get("activation", "sigmoid")),
-            # as each language names them (approx.plots.display_name)
+            # as each language names them (approx.plots.style.display_name)
             "names": {
                 code: {
                     "target": display_name(str(config["target"]), code),

@@ -1,7 +1,7 @@
 """``approx figures [--out DIR] [--lang en|es] [--refresh] [--only 1,4]``: the lecture figures.
 
-Parses, calls :func:`approx.lecture_figures.build_figures` and prints what it
-wrote; the figures and their cache live in :mod:`approx.lecture_figures`.
+Parses, calls :func:`approx.plots.lecture.figures.build_figures` and prints what it
+wrote; the figures and their cache live in :mod:`approx.plots.lecture.figures`.
 """
 
 from __future__ import annotations
@@ -30,7 +30,7 @@ def _add_args(p: argparse.ArgumentParser) -> None:
 
 
 def _parse_only(text: str | None) -> list[int] | None:
-    from approx.cli import CLIError
+    from approx.cli.app import CLIError
 
     if text is None:
         return None
@@ -44,10 +44,10 @@ def _parse_only(text: str | None) -> list[int] | None:
 
 
 def _cmd_figures(args) -> int:
-    from approx.cli import CLIError, _progress, _setup_jax
+    from approx.cli.app import CLIError, _progress, _setup_jax
 
     only = _parse_only(args.only)
-    from approx.lecture_figures import build_figures, select_figures
+    from approx.plots.lecture.figures import build_figures, select_figures
 
     try:
         figures = select_figures(only)  # validates before any work

@@ -1,7 +1,7 @@
 """``approx run experiments/{binary,multiclass,regression}.toml``: the course scenarios.
 
-Registers one run kind per scenario of :mod:`approx.scenarios`; the handler
-only parses, calls :func:`approx.scenarios.run_scenario` and prints.
+Registers one run kind per scenario of :mod:`approx.experiments.scenarios`; the handler
+only parses, calls :func:`approx.experiments.scenarios.run_scenario` and prints.
 """
 
 from __future__ import annotations
@@ -16,8 +16,8 @@ META_KEYS = ("kind", "out", "description", "lang")
 
 
 def _run(args, data: dict) -> int:
-    from approx.cli import CLIError, _setup_jax
-    from approx.scenarios import config_for, format_metrics, run_scenario
+    from approx.cli.app import CLIError, _setup_jax
+    from approx.experiments.scenarios import config_for, format_metrics, run_scenario
 
     kind = data["kind"]
     settings = {k: v for k, v in data.items() if k not in META_KEYS}

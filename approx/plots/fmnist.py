@@ -3,7 +3,7 @@ confusion matrix and a grid of test images with their predicted labels.
 
 Every function reads records (``results.csv`` and ``history.csv`` rows as
 :func:`approx.results.read_rows` returns them, saved predictions) and the data
-set; none trains. Figures use the shared lecture style of :mod:`approx.plots`
+set; none trains. Figures use the shared lecture style of :mod:`approx.plots.style`
 and come out as PNG and PDF, in English or Spanish (class names included).
 """
 
@@ -16,8 +16,9 @@ from typing import Mapping, Sequence
 import numpy as np
 
 from approx.analysis import summarize
-from approx.data.fashion_mnist import CLASS_NAMES, CLASS_NAMES_ES
-from approx.plots import PALETTE, lecture_style, plt, register_text, save_figure, text
+from approx.data.fashion_mnist import CLASS_NAMES, CLASS_NAMES_ES, load_fashion_mnist
+from approx.experiments.fmnist import predictions_path
+from approx.plots.style import PALETTE, lecture_style, plt, register_text, save_figure, text
 from approx.results import read_rows
 
 __all__ = [
@@ -288,18 +289,13 @@ def plot_fmnist(out_dir: str | Path, *, lang: str = "en", dataset=None, test_sub
         paths += plot_learning_curves(
             history, out / "learning_curves", depth=depth, width=width, activation=activation, lang=lang
         )
-    from approx.fmnist import predictions_path  # the path convention lives with the writer
-
     pred_file = predictions_path(out, depth, width, seed)
     if not pred_file.exists():
         return paths
+    config = json.loads((out / "manifest.json").read_text()).get("config", {})
+    test_subset = test_subset or config.get("test_subset", 0)
     if dataset is None:
-        from approx.data import load_fashion_mnist
-
-        manifest = json.loads((out / "manifest.json").read_text())
-        config = manifest.get("config", {})
         dataset = load_fashion_mnist(config.get("data_dir"))
-        test_subset = test_subset or config.get("test_subset", 0)
     y_pred = np.load(pred_file).astype(np.int64)
     n = test_subset or len(dataset.y_test)
     y_true = np.asarray(dataset.y_test[:n], np.int64)

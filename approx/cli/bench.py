@@ -28,8 +28,8 @@ def _add_args(p) -> None:
 def _cmd(args) -> int:
     import importlib.util
 
-    from approx.bench import WORKLOADS, format_results, run_bench
-    from approx.cli import CLIError
+    from approx.bench.workloads import WORKLOADS, format_results, run_bench
+    from approx.cli.app import CLIError
 
     if args.workload not in (*WORKLOADS, "all"):
         raise CLIError(f"unknown workload {args.workload!r}; valid: {', '.join(WORKLOADS)}, all")

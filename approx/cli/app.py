@@ -285,7 +285,7 @@ def _cmd_sweep(args, data: dict | None = None, where: str | None = None) -> int:
     check_sweep(config)  # before the target is built, anything compiled or the folder created
     _check_target(config)
 
-    from approx.sweep import format_table, run_sweep
+    from approx.experiments.sweep import format_table, run_sweep
 
     total = len(config.widths) * len(config.depths) * config.seeds
     banner = (
@@ -296,8 +296,7 @@ def _cmd_sweep(args, data: dict | None = None, where: str | None = None) -> int:
     try:
         with StopRequest() as stop:
             outcome = run_sweep(
-                config, out, resume=args.resume, progress=_progress(banner), figures=not args.no_figure, lang=lang,
-                should_stop=stop,
+                config, out, resume=args.resume, progress=_progress(banner), should_stop=stop,
             )
     except KeyboardInterrupt:
         if args.distributed and not _is_writer():
@@ -319,12 +318,17 @@ def _cmd_sweep(args, data: dict | None = None, where: str | None = None) -> int:
     if outcome.diverged:
         print(f"{outcome.diverged} run(s) diverged (loss became NaN/Inf); they are marked diverged=true and left out of the figure")
     print(f"results: {out / 'results.csv'}")
-    for path in outcome.figures:
-        print(f"figure: {path}")
-    if config.snapshot_count and not args.no_figure:
-        from approx.explorer import write_explorer
+    if not args.no_figure and outcome.rows:
+        from approx.plots.sweep import plot_error_vs_width
+        from approx.targets import resolve_target
 
-        print(f"explorer: {write_explorer(out, lang=lang)}")
+        target = resolve_target(config.target, config.dim)
+        for path in plot_error_vs_width(outcome.rows, out / "error_vs_width", lang=lang, target=target):
+            print(f"figure: {path}")
+        if config.snapshot_count:
+            from approx.plots.explorer import write_explorer
+
+            print(f"explorer: {write_explorer(out, lang=lang)}")
     print(f"time: {outcome.wall_seconds:.1f} s (compile {outcome.compile_seconds:.1f} s, train+measure {outcome.run_seconds:.1f} s)")
     return 0
 
@@ -416,8 +420,8 @@ def _load_extensions() -> None:
     import importlib
 
     extensions = (
-        "approx.cli_fmnist", "approx.cli_figures", "approx.cli_bench", "approx.cli_scenarios",
-        "approx.cli_explore", "approx.cli_animate",
+        "approx.cli.fmnist", "approx.cli.figures", "approx.cli.bench", "approx.cli.scenarios",
+        "approx.cli.explore", "approx.cli.animate",
     )
     for module in extensions:
         try:

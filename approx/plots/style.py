@@ -12,21 +12,18 @@ from __future__ import annotations
 import re
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Mapping, Sequence
+from typing import Mapping
 
 import matplotlib
 import matplotlib.pyplot as plt
 import matplotlib.ticker
-import numpy as np
 
-from approx.analysis import fit_slope, summarize
 
 # No backend is forced here: matplotlib falls back to Agg without a display,
 # and forcing it would switch off the figures of a notebook that imports approx.
 
 __all__ = [
-    "PALETTE", "LANGS", "decimal_ticks", "display_name", "lecture_style", "log_scale", "save_figure", "text",
-    "plot_error_vs_width",
+    "PALETTE", "LANGS", "decimal_ticks", "number", "display_name", "lecture_style", "log_scale", "save_figure", "text",
 ]  # fmt: skip
 
 # Okabe-Ito palette: distinguishable under the common colour-vision deficiencies.
@@ -89,12 +86,31 @@ def display_name(name: str, lang: str = "en") -> str:
     return _NAMES[lang].get(name, name)
 
 
+def number(value: float, lang: str = "en", spec: str = "g") -> str:
+    """``value`` written for a figure in ``lang``: ``format(value, spec)`` with
+    a true minus sign, and in Spanish a decimal comma and a thin space between
+    thousands (``1\u2009234,5``; RAE/SI), so that ``1,000`` never reads as one thousand.
+    The one number formatter of every figure, tick and label."""
+    if lang not in LANGS:
+        raise ValueError(f"unknown language {lang!r}; valid: {', '.join(LANGS)}")
+    s = format(value, spec)
+    if lang == "es":
+        s = format(value, spec.replace(",", "")) if "," in spec else s
+        whole, dot, frac = s.partition(".")
+        sign = whole[:1] if whole[:1] in "+-" else ""
+        digits = whole[len(sign):]
+        if digits.isdigit() and len(digits) > 4:  # 1234 stays whole, 12 345 takes a thin space
+            digits = f"{int(digits):,}".replace(",", "\u2009")
+        s = sign + digits + ("," + frac if dot else "")
+    return s.replace("-", "\u2212")
+
+
 def decimal_ticks(ax, lang: str) -> None:
-    """Tick labels of ``ax``'s linear axes with the language's decimal mark
-    (Spanish: ``0,5``, and the minus sign), as the rest of a Spanish figure."""
+    """Tick labels of ``ax``'s linear axes through :func:`number` (Spanish:
+    ``0,5``, and the minus sign), as the rest of a Spanish figure."""
     if lang != "es":
         return
-    spanish = matplotlib.ticker.FuncFormatter(lambda v, _: f"{v:g}".replace("-", "\u2212").replace(".", ","))
+    spanish = matplotlib.ticker.FuncFormatter(lambda v, _: number(v, lang))
     for axis in (ax.xaxis, ax.yaxis):
         if axis.get_scale() == "linear":
             axis.set_major_formatter(spanish)
@@ -190,69 +206,3 @@ def save_figure(fig, stem: str | Path) -> list[Path]:
     fig.savefig(paths[1], metadata={"CreationDate": None, "Producer": None, "Creator": None})
     plt.close(fig)
     return paths
-
-
-def _band(ax, summary, color, label):
-    w = np.array([s["width"] for s in summary], float)
-    med = np.array([s["median"] for s in summary])
-    lo = np.array([s["min"] for s in summary])
-    hi = np.array([s["max"] for s in summary])
-    ax.fill_between(w, lo, hi, color=color, alpha=0.2, linewidth=0)
-    ax.plot(w, med, "o-", color=color, label=label)
-    return w, med
-
-
-def plot_error_vs_width(
-    rows: Sequence[Mapping[str, str]],
-    stem: str | Path,
-    *,
-    lang: str = "en",
-    target=None,
-    title: str | None = None,
-) -> list[Path]:
-    """Median and spread over seeds of test MSE and sup error against width
-    (log-log), one line per depth, the fitted slope of the MSE with its 95 %
-    confidence interval, and Barron's 1/n reference line (with the target's
-    constant when known, else through the first fitted point)."""
-    depths = sorted({int(float(r["depth"])) for r in rows})
-    seeds = len({r["seed"] for r in rows})
-    diverged = sum(str(r.get("diverged", "")).lower() == "true" for r in rows)
-    target_name = target.name if target is not None else rows[0].get("target", "")
-    with lecture_style():
-        fig, axes = plt.subplots(1, 2, figsize=(13, 5.2))
-        for panel, (ax, metric) in enumerate(zip(axes, ("test_mse", "test_sup"))):
-            for i, depth in enumerate(depths):
-                mine = [r for r in rows if int(float(r["depth"])) == depth]
-                summary = summarize(mine, ("width",), metric)
-                if not summary:
-                    continue
-                label = text("median_seeds", lang, k=seeds) if len(depths) == 1 else text("depth", lang, d=depth)
-                w, med = _band(ax, summary, PALETTE[i], label)
-                if metric == "test_mse" and i == 0 and len(w) >= 2:
-                    keep = w >= 2 if np.sum(w >= 2) >= 2 else np.ones_like(w, bool)
-                    try:
-                        fit = fit_slope(w[keep], med[keep])
-                    except ValueError:
-                        fit = None
-                    if fit is not None:
-                        slope = str(fit).replace(".", ",") if lang == "es" else str(fit)  # the figure's decimal mark
-                        ax.plot(w[keep], fit.predict(w[keep]), "--", color="0.3", linewidth=1.8, label=text("fit", lang, slope=slope))
-                    constant = (getattr(target, "constants", {}) or {}).get("barron_constant")
-                    if constant:
-                        ax.plot(w, (2 * constant) ** 2 / w, ":", color="0.45", linewidth=2, label=text("barron", lang))
-                    else:
-                        ref = med[0] * w[0] / w
-                        ax.plot(w, ref, ":", color="0.45", linewidth=2, label=text("one_over_n", lang))
-            log_scale(ax, "x", base=2, plain=True)
-            log_scale(ax, "y")
-            ax.set_xlabel(text("width", lang))
-            ax.set_ylabel(text(metric, lang))
-            ax.set_title(text("l2_panel" if panel == 0 else "sup_panel", lang))
-            if ax.get_legend_handles_labels()[0]:
-                ax.legend(loc="lower left")
-        fig.suptitle(title or text("error_vs_width", lang, target=display_name(target_name, lang)))
-        if diverged:
-            fig.text(0.99, 0.01, text("diverged", lang, k=diverged), ha="right", va="bottom", fontsize=11, color="0.4")
-        fig.tight_layout()
-        return save_figure(fig, stem)
-

@@ -29,7 +29,7 @@ from __future__ import annotations
 import functools
 import math
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable, NamedTuple, Sequence
 
@@ -45,7 +45,7 @@ from approx.config import RESULT_NEUTRAL_KEYS, SweepConfig
 from approx.limits import check_sweep
 from approx.measure import held_out_points, make_measure_fn, sup_method, sup_points
 from approx.models import INIT_COMPILER_OPTIONS, MLP, count_params
-from approx.processes import SharedRunDirectory, any_process, is_writer, replicate, to_host
+from approx.processes import SharedRunDirectory, any_process, replicate, to_host
 from approx.results import SWEEP_COLUMNS, Network, RunDirectory
 from approx.snapshots import Snapshots, plot_points, snapshot_steps
 from approx.targets import TARGET_RULE, Target, TargetError, host_errors, resolve_target, sample_uniform
@@ -161,7 +161,6 @@ class SweepOutcome:
     out_dir: Path
     rows: list[dict[str, str]]
     summary: list[dict[str, float]]
-    figures: list[Path] = field(default_factory=list)
     slope: object = None
     diverged: int = 0
     skipped: int = 0
@@ -540,8 +539,6 @@ def run_sweep(
     *,
     resume: bool = False,
     progress: Callable[[str], None] | None = None,
-    figures: bool = True,
-    lang: str = "en",
     target: Target | Callable | None = None,
     should_stop: Callable[[], bool] | None = None,
 ) -> SweepOutcome:
@@ -636,10 +633,6 @@ def run_sweep(
         outcome.slope = fit_slope([s["width"] for s in fit], [s["mse_median"] for s in fit])
     except (ValueError, KeyError):
         outcome.slope = None
-    if figures and all_rows and is_writer():
-        from approx.plots import plot_error_vs_width
-
-        outcome.figures = plot_error_vs_width(all_rows, Path(out_dir) / "error_vs_width", lang=lang, target=tgt)
     outcome.wall_seconds = time.perf_counter() - t_start
     store.finish(
         compile_seconds=round(compile_s, 3),

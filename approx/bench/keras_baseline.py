@@ -220,14 +220,14 @@ def bench_keras_front(quick: bool = False, baseline: str | None = None, report: 
     its evaluation, best over rounds; the 784-128-10 epoch after compilation
     (best epoch) against two floors measured in the same process: the
     epoch's matrix products alone at the same batch size
-    (:func:`approx.bench.matmul_epoch_seconds`; the result's ceiling), and
+    (:func:`approx.bench.workloads.matmul_epoch_seconds`; the result's ceiling), and
     the same arithmetic as one large fused forward+backward
-    (:func:`approx.bench.dense_mlp_ceiling`), which small batches cannot reach.
+    (:func:`approx.bench.workloads.dense_mlp_ceiling`), which small batches cannot reach.
     """
     import jax
 
     from approx import keras as ours
-    from approx.bench import BenchResult, _spread, dense_mlp_ceiling, fmnist_flops_per_example, matmul_epoch_seconds
+    from approx.bench.workloads import BenchResult, _spread, dense_mlp_ceiling, fmnist_flops_per_example, matmul_epoch_seconds
 
     real = import_keras() if baseline == "keras" else None
     jax.block_until_ready(jax.jit(lambda v: v + 1)(1.0))  # the first compilation of a process costs more

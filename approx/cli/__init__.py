@@ -1,0 +1,5 @@
+"""The ``approx`` command."""
+
+from approx.cli.app import main
+
+__all__ = ["main"]
