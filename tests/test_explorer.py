@@ -23,7 +23,7 @@ import pytest
 import approx
 from approx.cli.app import main
 from approx.config import SweepConfig
-from approx.plots.explorer import STRINGS, ExplorerError, explorer_data, write_explorer
+from approx.plots.explorer import ExplorerError, explorer_data, page_strings, write_explorer
 from approx.results import (
     NETWORK_ACTIVATIONS,
     SWEEP_COLUMNS,
@@ -253,11 +253,15 @@ def test_page_is_self_contained(page_1d):
 
 
 def test_both_languages(page_1d):
-    assert set(STRINGS) == {"en", "es"} and STRINGS["en"].keys() == STRINGS["es"].keys()
+    """The page embeds the explorer's rows of approx.plots.text, both languages."""
+    strings = page_data(page_1d)["strings"]
+    assert strings == page_strings() and set(strings) == {"en", "es"}
+    assert strings["en"].keys() == strings["es"].keys()
+    assert strings["es"]["sup"] == "error uniforme  máx |f − g|" and strings["en"]["width"] == "hidden width n"
     html = page_1d.read_text(encoding="utf-8")
     for phrase in (
-        "anchura de la capa oculta", "función objetivo", "error cuadrático medio", "error máximo (sup)", "semilla",
-        "paso de entrenamiento", "hidden layer width", "target function", "training step",
+        "anchura de la capa oculta", "función objetivo", "error cuadrático medio", "error uniforme", "semilla",
+        "paso de entrenamiento", "hidden width", "target function", "training step",
     ):  # fmt: skip
         assert phrase in html, phrase
     assert page_data(page_1d)["lang"] == "en"

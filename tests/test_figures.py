@@ -21,7 +21,7 @@ from matplotlib import image as mpimg
 
 from approx.plots.lecture import figures as lf
 from approx.cli.app import main
-from approx.plots.style import _TEXT
+from approx.plots.text import TEXT as _TEXT
 from approx.targets import make_target
 
 FIGURE_NUMBERS = [f.number for f in lf.FIGURES]

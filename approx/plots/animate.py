@@ -27,7 +27,8 @@ from pathlib import Path
 import numpy as np
 
 from approx.errors import InputError
-from approx.plots.style import PALETTE, decimal_ticks, display_name, lecture_style, plt, register_text, text
+from approx.plots.style import PALETTE, decimal_ticks, lecture_style, number, plt
+from approx.plots.text import LANGS, display_name, text
 from approx.results import NETWORK_ACTIVATIONS, NetworkError, load_network
 from approx.snapshots import PLOT_POINTS_SLICE, PLOT_SIDE_2D, Snapshots, network_at, snapshots_of
 
@@ -44,37 +45,6 @@ class AnimationError(InputError):
     """A movie that cannot be made from what was asked (no such network, no snapshots, a bad format)."""
 
 
-register_text(
-    {
-        "en": {
-            "an_step": "step {s} of {n}   ·   training loss {loss}",
-            "an_title": "{target}, width {n}, seed {seed}",
-            "an_title_depth": "{target}, depth {d}, width {n}, seed {seed}",
-            "an_target": "target function f",
-            "an_fit": "network fit g",
-            "an_train": "training points",
-            "an_units": r"hidden units  $a_j\,\sigma(w_j x + b_j)$",
-            "an_bias": "output bias c",
-            "an_x": "x",
-            "an_slice": "x₁  (other coordinates ½)",
-            "an_value": "value",
-        },
-        "es": {
-            "an_step": "paso {s} de {n}   ·   pérdida de entrenamiento {loss}",
-            "an_title": "{target}, anchura {n}, semilla {seed}",
-            "an_title_depth": "{target}, profundidad {d}, anchura {n}, semilla {seed}",
-            "an_target": "función objetivo f",
-            "an_fit": "ajuste de la red g",
-            "an_train": "puntos de entrenamiento",
-            "an_units": r"unidades ocultas  $a_j\,\sigma(w_j x + b_j)$",
-            "an_bias": "sesgo de salida c",
-            "an_x": "x",
-            "an_slice": "x₁  (las demás coordenadas ½)",
-            "an_value": "valor",
-        },
-    }
-)
-
 _SUPERSCRIPTS = str.maketrans("0123456789-", "⁰¹²³⁴⁵⁶⁷⁸⁹⁻")
 
 
@@ -83,12 +53,12 @@ def format_loss(value: float, lang: str = "en") -> str:
     if not math.isfinite(value):
         return str(value)
     if value == 0 or 1e-2 <= abs(value) < 1e3:
-        s = f"{value:.3g}"
-    else:
-        exponent = math.floor(math.log10(abs(value)))
-        mantissa = value / 10**exponent
-        s = f"{mantissa:.2f} × 10{str(exponent).translate(_SUPERSCRIPTS)}"
-    return s.replace(".", ",") if lang == "es" else s
+        return number(value, lang, ".3g")
+    exponent = math.floor(math.log10(abs(value)))
+    if round(abs(value) / 10**exponent, 2) >= 10:  # 9.999e-3 is 1.00 × 10⁻², not 10.00 × 10⁻³
+        exponent += 1
+    mantissa = number(value / 10**exponent, lang, ".2f")
+    return f"{mantissa} × 10{str(exponent).translate(_SUPERSCRIPTS)}"
 
 
 def default_path(run_dir: str | Path, width: int, seed: int = 0, depth: int = 1, fmt: str = "gif") -> Path:
@@ -153,8 +123,8 @@ def animate(
     saved without snapshots, ``units`` on a network of more than one hidden
     layer, an unknown format or ``mp4`` without ffmpeg.
     """
-    if lang not in ("en", "es"):
-        raise AnimationError(f"unknown language {lang!r}; valid: en, es")
+    if lang not in LANGS:
+        raise AnimationError(f"unknown language {lang!r}; valid: {', '.join(LANGS)}")
     writer = _writer(fmt)
     try:
         net = load_network(run_dir, width, seed=seed, depth=depth)
@@ -299,9 +269,11 @@ def _figure_2d(net, snaps: Snapshots, meta: dict, lang: str, step_text):
         for ax in axes:
             ax.set_xlabel("x₁")
             ax.set_ylabel("x₂")
-            ax.set_xticks([0, 0.5, 1], ["0", "0,5" if lang == "es" else "0.5", "1"])
-            ax.set_yticks([0, 0.5, 1], ["0", "0,5" if lang == "es" else "0.5", "1"])
-        fig.colorbar(image, ax=axes, shrink=0.8, pad=0.02).set_label(text("an_value", lang))
+            ax.set_xticks([0, 0.5, 1], [number(v, lang) for v in (0, 0.5, 1)])
+            ax.set_yticks([0, 0.5, 1], [number(v, lang) for v in (0, 0.5, 1)])
+        bar = fig.colorbar(image, ax=axes, shrink=0.8, pad=0.02)
+        bar.set_label(text("an_value", lang))
+        decimal_ticks(bar.ax, lang)
         caption = fig.text(0.5, 0.02, step_text(0), ha="center", va="bottom", fontsize=17)
 
     def update(k: int):

@@ -20,7 +20,8 @@ request). The page shows
   seeds), the selected width marked; clicking a point selects its width;
 * when the networks carry snapshots (:mod:`approx.snapshots`), a slider over
   the training steps;
-* English and Spanish (decimal comma in Spanish);
+* English and Spanish (decimal comma in Spanish), every string from
+  :mod:`approx.plots.text`;
 * the state in the URL fragment (``#w=16&s=0&step=500&lang=es``), so a link
   to one view can go on a slide.
 
@@ -57,10 +58,10 @@ from approx.results import (
     read_rows,
     saved_networks,
 )
-from approx.plots.style import LANGS, display_name
+from approx.plots.text import LANGS, display_name, strings
 from approx.snapshots import plot_points, snapshots_of
 
-__all__ = ["ExplorerError", "LANGS", "STRINGS", "explorer_data", "training_points", "write_explorer"]
+__all__ = ["ExplorerError", "LANGS", "explorer_data", "page_strings", "training_points", "write_explorer"]
 
 DATA_FORMAT = 1
 ASSETS = Path(__file__).resolve().parent / "explorer_assets"
@@ -75,81 +76,10 @@ class ExplorerError(InputError):
     without networks), or a bad option; the message names it."""
 
 
-# -- every string of the page, in both languages ------------------------------------
-STRINGS: dict[str, dict[str, str]] = {
-    "en": {
-        "title": "Universal approximation explorer",
-        "subtitle": "target {target} on [0,1]{dimsup}, activation {activation}",
-        "width": "hidden layer width n",
-        "seed": "seed",
-        "depth": "hidden layers",
-        "axis": "slice along",
-        "step": "training step",
-        "step_of": "{step} of {last}",
-        "units": "hidden units",
-        "units_depth": "hidden units: one hidden layer only",
-        "units_step": "hidden units: kept for the final network only",
-        "target": "target function f",
-        "fit": "network g",
-        "train": "training points",
-        "unit_legend": "units a_j σ(w_j x + b_j)",
-        "sum": "their sum + c: Cybenko's G = g",
-        "bias": "output bias c",
-        "x": "x",
-        "x_slice": "x{axis}  (other coordinates ½)",
-        "y": "value",
-        "heat_target": "target f",
-        "heat_fit": "network g",
-        "heat_error": "|f − g|",
-        "mse": "test mean squared error",
-        "sup": "sup error  max |f − g|",
-        "median": "median over {k} seeds",
-        "one_seed": "one seed",
-        "spread": "min–max over seeds",
-        "this_run": "this seed",
-        "run_line": "width {width}, seed {seed}: test MSE {mse}, sup error {sup}",
-        "diverged": "diverged",
-        "click": "Click a point of an error curve to select its width.",
-        "language": "language",
-        "no_target": "target not available here ({why})",
-    },
-    "es": {
-        "title": "Explorador de la aproximación universal",
-        "subtitle": "función objetivo {target} en [0,1]{dimsup}, activación {activation}",
-        "width": "anchura de la capa oculta n",
-        "seed": "semilla",
-        "depth": "capas ocultas",
-        "axis": "corte según",
-        "step": "paso de entrenamiento",
-        "step_of": "{step} de {last}",
-        "units": "unidades ocultas",
-        "units_depth": "unidades ocultas: solo con una capa oculta",
-        "units_step": "unidades ocultas: solo se guardaron las de la red final",
-        "target": "función objetivo f",
-        "fit": "red g",
-        "train": "puntos de entrenamiento",
-        "unit_legend": "unidades a_j σ(w_j x + b_j)",
-        "sum": "su suma + c: la G de Cybenko = g",
-        "bias": "sesgo de salida c",
-        "x": "x",
-        "x_slice": "x{axis}  (las demás coordenadas ½)",
-        "y": "valor",
-        "heat_target": "función objetivo f",
-        "heat_fit": "red g",
-        "heat_error": "|f − g|",
-        "mse": "error cuadrático medio de prueba",
-        "sup": "error máximo (sup)  máx |f − g|",
-        "median": "mediana de {k} semillas",
-        "one_seed": "una semilla",
-        "spread": "mín–máx entre semillas",
-        "this_run": "esta semilla",
-        "run_line": "anchura {width}, semilla {seed}: error cuadrático medio {mse}, error máximo {sup}",
-        "diverged": "divergió",
-        "click": "Haga clic en un punto de una curva de error para elegir su anchura.",
-        "language": "idioma",
-        "no_target": "función objetivo no disponible aquí ({why})",
-    },
-}
+def page_strings() -> dict[str, dict[str, str]]:
+    """Every string of the page in both languages, ``{lang: {name: text}}``:
+    the ``ex_`` rows of :mod:`approx.plots.text`, embedded in the page's data."""
+    return {lang: strings("ex_", lang) for lang in LANGS}
 
 
 # -- encoding --------------------------------------------------------------------------
@@ -365,12 +295,12 @@ def explorer_data(run_dir: str | Path, *, lang: str = "en") -> dict[str, Any]:
     return {
         "format": DATA_FORMAT,
         "lang": lang,
-        "strings": STRINGS,
+        "strings": page_strings(),
         "sweep": {
             "target": str(config["target"]),
             "dim": dim,
             "activation": str(config.get("activation", "sigmoid")),
-            # as each language names them (approx.plots.style.display_name)
+            # as each language names them (approx.plots.text.display_name)
             "names": {
                 code: {
                     "target": display_name(str(config["target"]), code),

@@ -18,7 +18,8 @@ import numpy as np
 from approx.analysis import summarize
 from approx.data.fashion_mnist import CLASS_NAMES, CLASS_NAMES_ES, load_fashion_mnist
 from approx.experiments.fmnist import predictions_path
-from approx.plots.style import PALETTE, lecture_style, plt, register_text, save_figure, text
+from approx.plots.style import PALETTE, decimal_ticks, lecture_style, number, plt, save_figure
+from approx.plots.text import display_name, text
 from approx.results import read_rows
 
 __all__ = [
@@ -28,62 +29,12 @@ __all__ = [
     "plot_confusion_matrix",
     "plot_predictions",
     "confusion_matrix",
+    "cell_label",
     "best_run",
     "plot_fmnist",
 ]
 
 MISTAKE_COLOR = "#C00000"
-# Activation names as a Spanish lecture says them; others are the same in both.
-_ACTIVATIONS_ES = {"sigmoid": "sigmoide", "softplus": "softplus", "sin": "seno"}
-
-register_text(
-    {
-        "en": {
-            "fm_width": "hidden width n (units per layer)",
-            "fm_test_accuracy": "test accuracy (%)",
-            "fm_accuracy": "accuracy (%)",
-            "fm_loss": "cross-entropy loss",
-            "fm_epoch": "epoch",
-            "fm_train": "training",
-            "fm_test": "test",
-            "fm_acc_vs_width": "Fashion-MNIST: test accuracy against width",
-            "fm_curves": "Learning curves: {arch}",
-            "fm_loss_panel": "loss",
-            "fm_accuracy_panel": "accuracy",
-            "fm_confusion": "Confusion matrix (% of each true class)\n{arch}, test accuracy {acc:.1f} %",
-            "fm_true": "true class",
-            "fm_predicted": "predicted class",
-            "fm_grid": "Test images: predicted (true); mistakes in red",
-            "fm_arch": "784-{hidden}-10 {activation}",
-            "fm_seeds": "median of {k} seeds, band min-max",
-            "fm_seed": "seed {seed}",
-            "fm_depth_1": "1 hidden layer",
-            "fm_depth_n": "{d} hidden layers",
-        },
-        "es": {
-            "fm_width": "anchura oculta n (unidades por capa)",
-            "fm_test_accuracy": "exactitud en prueba (%)",
-            "fm_accuracy": "exactitud (%)",
-            "fm_loss": "pérdida (entropía cruzada)",
-            "fm_epoch": "época",
-            "fm_train": "entrenamiento",
-            "fm_test": "prueba",
-            "fm_acc_vs_width": "Fashion-MNIST: exactitud en prueba frente a anchura",
-            "fm_curves": "Curvas de aprendizaje: {arch}",
-            "fm_loss_panel": "pérdida",
-            "fm_accuracy_panel": "exactitud",
-            "fm_confusion": "Matriz de confusión (% de cada clase real)\n{arch}, exactitud en prueba {acc:.1f} %",
-            "fm_true": "clase real",
-            "fm_predicted": "clase predicha",
-            "fm_grid": "Imágenes de prueba: predicción (real); errores en rojo",
-            "fm_arch": "784-{hidden}-10 {activation}",
-            "fm_seeds": "mediana de {k} semillas, banda mín-máx",
-            "fm_seed": "semilla {seed}",
-            "fm_depth_1": "1 capa oculta",
-            "fm_depth_n": "{d} capas ocultas",
-        },
-    }
-)
 
 
 def class_names(lang: str = "en") -> tuple[str, ...]:
@@ -97,9 +48,7 @@ def _int(row, key) -> int:
 
 
 def _arch(depth: int, width: int, activation: str, lang: str) -> str:
-    if lang == "es":
-        activation = _ACTIVATIONS_ES.get(activation, activation)
-    return text("fm_arch", lang, hidden="-".join([str(width)] * depth), activation=activation)
+    return text("fm_arch", lang, hidden="-".join([str(width)] * depth), activation=display_name(activation, lang))
 
 
 def _ok(row) -> bool:
@@ -128,7 +77,7 @@ def plot_accuracy_vs_width(rows: Sequence[Mapping[str, str]], stem: str | Path, 
                 ax.fill_between(w, lo, hi, color=color, alpha=0.2, linewidth=0)
             ax.plot(w, med, "o-", color=color, label=text("fm_depth_1" if depth == 1 else "fm_depth_n", lang, d=depth))
             best = int(np.argmax(med))
-            ax.annotate(f"{med[best]:.1f}", (w[best], med[best]), textcoords="offset points", xytext=(0, 9),
+            ax.annotate(number(med[best], lang, ".1f"), (w[best], med[best]), textcoords="offset points", xytext=(0, 9),
                         ha="center", fontsize=12, color=color)  # fmt: skip
         ax.set_xscale("log", base=2)
         ticks = sorted(widths_seen)
@@ -140,6 +89,7 @@ def plot_accuracy_vs_width(rows: Sequence[Mapping[str, str]], stem: str | Path, 
         ax.set_ylabel(text("fm_test_accuracy", lang))
         ax.set_title(text("fm_acc_vs_width", lang))
         ax.legend(loc="lower right", title=text("fm_seeds", lang, k=seeds) if seeds > 1 else None, title_fontsize=12)
+        decimal_ticks(ax, lang)
         fig.tight_layout()
         return save_figure(fig, stem)
 
@@ -178,6 +128,7 @@ def plot_learning_curves(
             ax.set_title(text(panel, lang))
             ax.xaxis.get_major_locator().set_params(integer=True)
             ax.legend(loc="upper right" if metric == "loss" else "lower right")
+            decimal_ticks(ax, lang)
         title = text("fm_curves", lang, arch=_arch(depth, width, activation, lang))
         if seeds > 1:
             title += f"  ({text('fm_seeds', lang, k=seeds)})"
@@ -195,32 +146,52 @@ def confusion_matrix(y_true: np.ndarray, y_pred: np.ndarray, classes: int = 10) 
     return np.bincount(flat, minlength=classes * classes).reshape(classes, classes)
 
 
+def cell_label(count: int, total: int, lang: str = "en") -> str:
+    """The text of one cell of the row-normalised confusion matrix: the share
+    ``count / total`` of its row in % with one decimal; blank only for no
+    image, ``<0.1`` for a share that one decimal would write as 0.0, and
+    ``>99.9`` for one it would write as 100.0 without being the whole row."""
+    if count == 0:
+        return ""
+    share = 100 * count / total
+    if float(f"{share:.1f}") == 0.0:
+        return "<" + number(0.1, lang, ".1f")
+    if float(f"{share:.1f}") == 100.0 and count < total:
+        return ">" + number(99.9, lang, ".1f")
+    return number(share, lang, ".1f")
+
+
 def plot_confusion_matrix(
     y_true: np.ndarray, y_pred: np.ndarray, stem: str | Path, *, lang: str = "en", arch: str = ""
 ) -> list[Path]:
     """Row-normalised confusion matrix (each true class sums to 100 %), every
-    cell labelled with its percentage."""
+    cell labelled by :func:`cell_label`; the colour bar and a note under the
+    matrix say what the numbers are."""
     counts = confusion_matrix(y_true, y_pred)
-    pct = 100 * counts / np.maximum(counts.sum(axis=1, keepdims=True), 1)
+    totals = counts.sum(axis=1, keepdims=True)
+    pct = 100 * counts / np.maximum(totals, 1)
     names = class_names(lang)
-    accuracy = 100 * np.trace(counts) / max(counts.sum(), 1)
+    accuracy = np.trace(counts) / max(counts.sum(), 1)
     with lecture_style(), plt.rc_context({"axes.grid": False}):
-        fig, ax = plt.subplots(figsize=(10.5, 9))
+        fig, ax = plt.subplots(figsize=(10.5, 9.2))
         image = ax.imshow(pct, cmap="Blues", vmin=0, vmax=100)
         for i in range(10):
             for j in range(10):
-                if counts[i, j]:
-                    ax.text(j, i, f"{pct[i, j]:.0f}", ha="center", va="center", fontsize=12,
-                            color="white" if pct[i, j] > 55 else "black")  # fmt: skip
+                ax.text(j, i, cell_label(int(counts[i, j]), int(totals[i, 0]), lang), ha="center", va="center",
+                        fontsize=13, color="white" if pct[i, j] > 55 else "black")  # fmt: skip
         ax.set_xticks(range(10), names, rotation=40, ha="right", rotation_mode="anchor")
         ax.set_yticks(range(10), names)
         ax.set_xlabel(text("fm_predicted", lang))
         ax.set_ylabel(text("fm_true", lang))
         ax.spines[:].set_visible(False)
-        ax.set_title(text("fm_confusion", lang, arch=arch, acc=accuracy), fontsize=15, pad=12)
+        ax.set_title(text("fm_confusion", lang, arch=arch, acc=number(accuracy, lang, ".1%")), fontsize=15, pad=12)
         bar = fig.colorbar(image, ax=ax, fraction=0.046, pad=0.03)
-        bar.set_label("%")
-        fig.tight_layout()
+        bar.set_label(text("fm_confusion_bar", lang))
+        decimal_ticks(bar.ax, lang)
+        note = text("fm_confusion_note", lang, small=number(0.1, lang, ".1f"), small_pct=number(0.001, lang, ".1%"))
+        fig.text(0.5, 0.005, note, ha="center", va="bottom", fontsize=12,
+                 color="0.25", wrap=True)  # fmt: skip
+        fig.tight_layout(rect=(0, 0.04, 1, 1))
         return save_figure(fig, stem)
 
 

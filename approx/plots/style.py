@@ -12,97 +12,54 @@ from __future__ import annotations
 import re
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Mapping
 
 import matplotlib
 import matplotlib.pyplot as plt
 import matplotlib.ticker
 
+from approx.plots.text import LANGS, display_name, register_text, text
 
 # No backend is forced here: matplotlib falls back to Agg without a display,
 # and forcing it would switch off the figures of a notebook that imports approx.
 
+# text, display_name, register_text and LANGS live in approx.plots.text (every
+# label in one table); they are named here too for the lecture and scenario
+# figures, which take their style and their labels from this module.
 __all__ = [
-    "PALETTE", "LANGS", "decimal_ticks", "number", "display_name", "lecture_style", "log_scale", "save_figure", "text",
+    "PALETTE", "LANGS", "decimal_ticks", "number", "display_name", "lecture_style", "log_scale", "register_text",
+    "save_figure", "text",
 ]  # fmt: skip
 
 # Okabe-Ito palette: distinguishable under the common colour-vision deficiencies.
 PALETTE = ("#0072B2", "#D55E00", "#009E73", "#CC79A7", "#E69F00", "#56B4E9", "#F0E442", "#000000")
-LANGS = ("en", "es")
 
-_TEXT = {
-    "en": {
-        "width": "hidden width n",
-        "test_mse": "test MSE (squared L2 error)",
-        "test_sup": "sup error  max |f - g|",
-        "median_seeds": "median over {k} seeds",
-        "spread": "min-max over seeds",
-        "fit": "fit: slope {slope}",
-        "barron": "Barron: (2C)²/n",
-        "one_over_n": "reference 1/n",
-        "error_vs_width": "Error against width: {target}",
-        "diverged": "{k} diverged runs left out",
-        "depth": "depth {d}",
-        "l2_panel": "L2 (mean squared) error",
-        "sup_panel": "uniform (sup) error",
-    },
-    "es": {
-        "width": "anchura de la capa oculta n",
-        "test_mse": "ECM de prueba (error L2 al cuadrado)",
-        "test_sup": "error uniforme  máx |f - g|",
-        "median_seeds": "mediana de {k} semillas",
-        "spread": "mín-máx entre semillas",
-        "fit": "ajuste: pendiente {slope}",
-        "barron": "Barron: (2C)²/n",
-        "one_over_n": "referencia 1/n",
-        "error_vs_width": "Error según la anchura: {target}",
-        "diverged": "{k} ejecuciones divergentes omitidas",
-        "depth": "profundidad {d}",
-        "l2_panel": "error L2 (cuadrático medio)",
-        "sup_panel": "error uniforme (sup)",
-    },
-}
-
-
-# Names of targets and activations as a class reads them (the code's names
-# are English identifiers; unknown names, e.g. a user's module:function, are
-# shown as given).
-_NAMES = {
-    "en": {"relu": "ReLU", "gelu": "GELU", "elu": "ELU", "cos_squasher": "cosine squasher", "teacher": "teacher network"},
-    "es": {
-        "sine": "seno", "nielsen": "función de Nielsen", "kink": "función con quiebro", "step": "escalón",
-        "bump": "pulso", "sawtooth": "diente de sierra", "ridge": "cresta", "teacher": "red maestra",
-        "sigmoid": "sigmoide", "tanh": "tangente hiperbólica", "relu": "ReLU", "gelu": "GELU", "sin": "seno",
-        "cos_squasher": "compresora coseno", "softplus": "softplus", "elu": "ELU", "linear": "lineal",
-    },
-}  # fmt: skip
-
-
-def display_name(name: str, lang: str = "en") -> str:
-    """A target's or an activation's name in the figure language: ``sine``
-    is *seno* in Spanish, ``relu`` is *ReLU* in both."""
-    if lang not in LANGS:
-        raise ValueError(f"unknown language {lang!r}; valid: {', '.join(LANGS)}")
-    return _NAMES[lang].get(name, name)
+NBSP = "\u00a0"  # between a Spanish percentage and its sign: 90,3 %, never broken apart
+THIN = "\u2009"  # between a Spanish number's groups of three digits: 12 345
+MINUS = "\u2212"
 
 
 def number(value: float, lang: str = "en", spec: str = "g") -> str:
     """``value`` written for a figure in ``lang``: ``format(value, spec)`` with
-    a true minus sign, and in Spanish a decimal comma and a thin space between
-    thousands (``1\u2009234,5``; RAE/SI), so that ``1,000`` never reads as one thousand.
-    The one number formatter of every figure, tick and label."""
+    a true minus sign (−), and in Spanish a decimal comma, a thin space between
+    thousands from five digits on (``1234``, ``12\u2009345,5``; RAE, SI) and a
+    space before the percent sign (``number(0.903, "es", ".1%")`` is
+    ``90,3\u00a0%``; English ``90.3%``), so that ``1,000`` never reads as one
+    thousand. The one number formatter of every figure, tick and label."""
     if lang not in LANGS:
         raise ValueError(f"unknown language {lang!r}; valid: {', '.join(LANGS)}")
-    s = format(value, spec)
+    s = format(value, spec.replace(",", "") if lang == "es" else spec)
+    percent = s.endswith("%")
+    s = s.removesuffix("%")
     if lang == "es":
-        s = format(value, spec.replace(",", "")) if "," in spec else s
         whole, dot, frac = s.partition(".")
         sign = whole[:1] if whole[:1] in "+-" else ""
-        digits = whole[len(sign):]
+        digits = whole[len(sign) :]
         if digits.isdigit() and len(digits) > 4:  # 1234 stays whole, 12 345 takes a thin space
-            digits = f"{int(digits):,}".replace(",", "\u2009")
+            digits = f"{int(digits):,}".replace(",", THIN)
         s = sign + digits + ("," + frac if dot else "")
-    return s.replace("-", "\u2212")
+    if percent:
+        s += NBSP + "%" if lang == "es" else "%"
+    return s.replace("-", MINUS)
 
 
 def decimal_ticks(ax, lang: str) -> None:
@@ -114,19 +71,6 @@ def decimal_ticks(ax, lang: str) -> None:
     for axis in (ax.xaxis, ax.yaxis):
         if axis.get_scale() == "linear":
             axis.set_major_formatter(spanish)
-
-
-def text(key: str, lang: str = "en", **fmt) -> str:
-    """A label in the figure language (``en`` or ``es``)."""
-    if lang not in LANGS:
-        raise ValueError(f"unknown language {lang!r}; valid: {', '.join(LANGS)}")
-    return _TEXT[lang][key].format(**fmt)
-
-
-def register_text(entries: Mapping[str, Mapping[str, str]]) -> None:
-    """Adds labels: ``{"en": {key: ...}, "es": {key: ...}}``."""
-    for lang, table in entries.items():
-        _TEXT[lang].update(table)
 
 
 _STYLE = {

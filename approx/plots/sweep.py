@@ -8,7 +8,8 @@ from typing import Mapping, Sequence
 import numpy as np
 
 from approx.analysis import fit_slope, summarize
-from approx.plots.style import PALETTE, display_name, lecture_style, log_scale, plt, save_figure, text
+from approx.plots.style import PALETTE, lecture_style, log_scale, number, plt, save_figure
+from approx.plots.text import display_name, text
 
 __all__ = ["plot_error_vs_width"]
 
@@ -21,6 +22,17 @@ def _band(ax, summary, color, label):
     ax.fill_between(w, lo, hi, color=color, alpha=0.2, linewidth=0)
     ax.plot(w, med, "o-", color=color, label=label)
     return w, med
+
+
+def _slope(fit, lang: str) -> str:
+    """The fitted slope with the half-width of its 95 % interval: ``-1.02 ± 0.05``."""
+    half = (fit.ci_high - fit.ci_low) / 2
+    slope = number(fit.slope, lang, ".2f")
+    return f"{slope} ± {number(half, lang, '.2f')}" if np.isfinite(half) else slope
+
+
+def _seeds_label(seeds: int, lang: str) -> str:
+    return text("one_seed", lang) if seeds == 1 else text("median_seeds", lang, k=seeds)
 
 
 def plot_error_vs_width(
@@ -47,7 +59,7 @@ def plot_error_vs_width(
                 summary = summarize(mine, ("width",), metric)
                 if not summary:
                     continue
-                label = text("median_seeds", lang, k=seeds) if len(depths) == 1 else text("depth", lang, d=depth)
+                label = _seeds_label(seeds, lang) if len(depths) == 1 else text("depth", lang, d=depth)
                 w, med = _band(ax, summary, PALETTE[i], label)
                 if metric == "test_mse" and i == 0 and len(w) >= 2:
                     keep = w >= 2 if np.sum(w >= 2) >= 2 else np.ones_like(w, bool)
@@ -56,8 +68,8 @@ def plot_error_vs_width(
                     except ValueError:
                         fit = None
                     if fit is not None:
-                        slope = str(fit).replace(".", ",") if lang == "es" else str(fit)  # the figure's decimal mark
-                        ax.plot(w[keep], fit.predict(w[keep]), "--", color="0.3", linewidth=1.8, label=text("fit", lang, slope=slope))
+                        fit_label = text("fit", lang, slope=_slope(fit, lang))
+                        ax.plot(w[keep], fit.predict(w[keep]), "--", color="0.3", linewidth=1.8, label=fit_label)
                     constant = (getattr(target, "constants", {}) or {}).get("barron_constant")
                     if constant:
                         ax.plot(w, (2 * constant) ** 2 / w, ":", color="0.45", linewidth=2, label=text("barron", lang))
@@ -73,7 +85,8 @@ def plot_error_vs_width(
                 ax.legend(loc="lower left")
         fig.suptitle(title or text("error_vs_width", lang, target=display_name(target_name, lang)))
         if diverged:
-            fig.text(0.99, 0.01, text("diverged", lang, k=diverged), ha="right", va="bottom", fontsize=11, color="0.4")
+            note = text("diverged_1", lang) if diverged == 1 else text("diverged", lang, k=diverged)
+            fig.text(0.99, 0.01, note, ha="right", va="bottom", fontsize=11, color="0.4")
         fig.tight_layout()
         return save_figure(fig, stem)
 

@@ -1,4 +1,4 @@
-// The explorer page of an approx width sweep (approx.explorer writes the data
+// The explorer page of an approx width sweep (approx.plots.explorer writes the data
 // this script reads from the page's "explorer-data" element). It draws with
 // uPlot, does no training, and makes no request: everything is in the page.
 (function () {
@@ -19,7 +19,7 @@
     for (let i = 0; i < bin.length; i++) out[i] = bin.charCodeAt(i);
     return new DataView(out.buffer);
   }
-  function f32(b64) { // little-endian float32, as approx.explorer writes it
+  function f32(b64) { // little-endian float32, as approx.plots.explorer writes it
     const view = bytes(b64), out = new Float64Array(view.byteLength / 4);
     for (let i = 0; i < out.length; i++) out[i] = view.getFloat32(4 * i, true);
     return out;
@@ -136,7 +136,18 @@
   }
   const SUPERSCRIPT = { "0": "⁰", "1": "¹", "2": "²", "3": "³", "4": "⁴", "5": "⁵", "6": "⁶", "7": "⁷", "8": "⁸", "9": "⁹", "-": "⁻" };
   function sup(n) { return String(n).split("").map((c) => SUPERSCRIPT[c]).join(""); }
-  function decimal(s) { return state.lang === "es" ? s.replace(".", ",") : s; }
+  // A number's digits as approx.plots.style.number writes them: a true minus sign, and in
+  // Spanish a decimal comma and a thin space between thousands from five digits on (12 345,5).
+  function decimal(s) {
+    if (state.lang === "es") {
+      const [whole, frac] = s.split(".");
+      const sign = /^[-+]/.test(whole) ? whole[0] : "";
+      let digits = whole.slice(sign.length);
+      if (/^\d{5,}$/.test(digits)) digits = digits.replace(/\B(?=(\d{3})+(?!\d))/g, "\u2009");
+      s = sign + digits + (frac === undefined ? "" : "," + frac);
+    }
+    return s.replace(/-/g, "\u2212");
+  }
   // A number as a lecturer writes it: 0.25, 3.2 × 10⁻⁵ (0,25 and 3,2 × 10⁻⁵ in Spanish).
   function fmt(v, digits) {
     digits = digits || 2;
