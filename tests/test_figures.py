@@ -11,7 +11,6 @@ run in the quick suite.
 
 from __future__ import annotations
 
-import re
 from contextlib import contextmanager
 
 import matplotlib.text
@@ -22,27 +21,13 @@ from matplotlib import image as mpimg
 from approx.plots.lecture import figures as lf
 from approx.cli.app import main
 from approx.plots.text import TEXT as _TEXT
+from language import language_errors as _language_errors
 from approx.targets import make_target
 
 FIGURE_NUMBERS = [f.number for f in lf.FIGURES]
 # Pixel standard deviation of an RGB(A) image in [0, 1]: a white page is 0; the
 # sparsest real figure (thin curves on white) is above 0.1.
 BLANK_STD = 0.03
-
-
-def _words(text: str) -> set[str]:
-    """Words of four letters or more (placeholders such as ``{k}`` dropped)."""
-    return {w.lower() for w in re.findall(r"[^\W\d_]{4,}", re.sub(r"\{[^}]*\}", " ", text))}
-
-
-def _vocabulary(lang: str) -> set[str]:
-    return set().union(*(_words(v) for v in _TEXT[lang].values()))
-
-
-# Words only one language's labels use: a Spanish figure must show some of
-# its own and none of the English ones (names such as Cybenko or Adam are in
-# both tables and so in neither set).
-ONLY = {"en": _vocabulary("en") - _vocabulary("es"), "es": _vocabulary("es") - _vocabulary("en")}
 
 
 @contextmanager
@@ -70,18 +55,6 @@ def builds(tmp_path_factory):
             report = lf.build_figures(directory, lang, quick=True, cache_dir=cache)
         out[lang] = (directory, report, texts)
     return out
-
-
-def _language_errors(texts: list[str], lang: str) -> list[str]:
-    """What makes ``texts`` not read as ``lang``: words of the other
-    language, or none of its own."""
-    other = "es" if lang == "en" else "en"
-    # File paths (a figure may name the run folder it reads) are not words.
-    words = set().union(*(_words(re.sub(r"\S*/\S*", " ", t)) for t in texts)) if texts else set()
-    errors = [f"{other} word {w!r}" for w in sorted(words & ONLY[other])]
-    if not words & ONLY[lang]:
-        errors.append(f"no {lang} word among {sorted(words)}")
-    return errors
 
 
 def _png(directory, number):

@@ -11,6 +11,7 @@ from pathlib import Path
 import jax
 import jax.numpy as jnp
 import matplotlib.image
+import matplotlib.text
 import numpy as np
 import optax
 import pytest
@@ -30,7 +31,15 @@ from approx.experiments.fmnist import (
     run_fmnist,
     train_fmnist,
 )
-from approx.plots.fmnist import class_names, confusion_matrix, plot_confusion_matrix, plot_fmnist, plot_predictions
+from approx.plots import fmnist as fmnist_plots
+from approx.plots.fmnist import (
+    cell_label,
+    class_names,
+    confusion_matrix,
+    plot_confusion_matrix,
+    plot_fmnist,
+    plot_predictions,
+)
 from approx.results import FMNIST_COLUMNS, read_rows
 
 REPO = Path(__file__).resolve().parents[1]
@@ -365,6 +374,56 @@ def test_confusion_matrix_counts():
     c = confusion_matrix(np.array([0, 0, 1, 9]), np.array([0, 1, 1, 0]))
     assert c.shape == (10, 10) and c.sum() == 4
     assert c[0, 0] == 1 and c[0, 1] == 1 and c[1, 1] == 1 and c[9, 0] == 1
+
+
+@pytest.mark.parametrize(
+    "count, total, lang, want",
+    [
+        (0, 100, "es", ""),  # blank only for no image
+        (1, 10_000, "es", "<0,1"),  # 0.01 %: one decimal would say 0.0
+        (1, 10_000, "en", "<0.1"),
+        (9_999, 10_000, "es", ">99,9"),  # 99.99 %: one decimal would say 100.0
+        (10_000, 10_000, "es", "100,0"),
+        (997, 1_000, "es", "99,7"),
+        (1, 3, "en", "33.3"),
+        (2, 3, "es", "66,7"),
+    ],
+)
+def test_confusion_cell_labels(count, total, lang, want):
+    assert cell_label(count, total, lang) == want
+
+
+def test_every_confusion_cell_says_its_share(tmp_path, monkeypatch):
+    """The text of every cell against row shares worked out in NumPy: one
+    decimal with a comma, '<0,1' and '>99,9' at the ends, blank for none."""
+    rng = np.random.default_rng(1)
+    y = np.concatenate([np.zeros(10_000, int), rng.integers(1, 10, 2_000)])
+    pred = np.where(rng.random(len(y)) < 0.8, y, rng.integers(0, 10, len(y)))
+    pred[:10_000] = 0
+    pred[5] = 3  # class 0: 9999 right, one taken for class 3
+    seen = {}
+    save = fmnist_plots.save_figure
+
+    def recording(fig, stem):
+        seen["cells"] = [t.get_text() for t in fig.axes[0].texts]
+        seen["all"] = [t.get_text() for t in fig.findobj(matplotlib.text.Text)]
+        return save(fig, stem)
+
+    monkeypatch.setattr(fmnist_plots, "save_figure", recording)
+    plot_confusion_matrix(y, pred, tmp_path / "cm", lang="es", arch="784-16-10")
+    counts = np.zeros((10, 10), int)
+    np.add.at(counts, (y, pred), 1)
+    share = 100 * counts / counts.sum(axis=1, keepdims=True)
+    want = []
+    for i in range(10):
+        for j in range(10):
+            one = round(share[i, j], 1)
+            want.append("" if counts[i, j] == 0 else "<0,1" if one == 0 else ">99,9" if one == 100 and share[i, j] < 100
+                        else f"{share[i, j]:.1f}".replace(".", ","))  # fmt: skip
+    assert seen["cells"] == want
+    assert want[0] == ">99,9" and want[3] == "<0,1"
+    assert "% de la clase real (cada fila suma 100)" in seen["all"]
+    assert any(t.startswith("Celdas: % de las imágenes de prueba de la fila") for t in seen["all"])
 
 
 def test_class_names_follow_the_language():

@@ -124,13 +124,14 @@ class PowerFormatter(matplotlib.ticker.LogFormatterSciNotation):
         return label if ("\\" in body or "{" in body or "^" in body) else body
 
 
-def log_scale(ax, axis: str = "y", base: float = 10, plain: bool = False) -> None:
+def log_scale(ax, axis: str = "y", base: float = 10, plain: bool = False, lang: str = "en") -> None:
     """A logarithmic ``axis`` (``"x"`` or ``"y"``) labelled by :class:`PowerFormatter`,
-    or with ``plain`` by the numbers themselves (1, 2, 4, ..., 256 for widths)."""
+    or with ``plain`` by the numbers themselves, written by :func:`number` in
+    ``lang`` (1, 2, 4, ..., 256 for widths; 0,5 in Spanish)."""
     getattr(ax, f"set_{axis}scale")("log", base=base)
     target = ax.xaxis if axis == "x" else ax.yaxis
     if plain:
-        target.set_major_formatter(matplotlib.ticker.FuncFormatter(lambda v, _: f"{v:g}"))
+        target.set_major_formatter(matplotlib.ticker.FuncFormatter(lambda v, _: number(v, lang)))
         target.set_minor_formatter(matplotlib.ticker.NullFormatter())
         return
     major = target.get_major_formatter()

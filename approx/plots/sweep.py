@@ -76,7 +76,7 @@ def plot_error_vs_width(
                     else:
                         ref = med[0] * w[0] / w
                         ax.plot(w, ref, ":", color="0.45", linewidth=2, label=text("one_over_n", lang))
-            log_scale(ax, "x", base=2, plain=True)
+            log_scale(ax, "x", base=2, plain=True, lang=lang)
             log_scale(ax, "y")
             ax.set_xlabel(text("width", lang))
             ax.set_ylabel(text(metric, lang))
