@@ -12,6 +12,7 @@ from __future__ import annotations
 import base64
 import dataclasses
 import json
+import math
 import re
 import shutil
 import time
@@ -24,6 +25,7 @@ import approx
 from approx.cli.app import main
 from approx.config import SweepConfig
 from approx.plots.explorer import ExplorerError, explorer_data, page_strings, write_explorer
+from approx.plots.style import number
 from approx.results import (
     NETWORK_ACTIVATIONS,
     SWEEP_COLUMNS,
@@ -365,6 +367,16 @@ def _shot(driver, tmp_path: Path, name: str) -> Path:
     return path
 
 
+def _page_number(value: float, lang: str) -> str:
+    """What the page's format(value) should show: three significant digits by
+    approx.plots.style.number, and a power of ten outside [1e-3, 1e4)."""
+    if 1e-3 <= abs(value) < 1e4:
+        return number(float(f"{value:.3g}"), lang, "g")
+    exponent = math.floor(math.log10(abs(value)))
+    mantissa = number(float(f"{value / 10**exponent:.1f}"), lang, "g")
+    return f"{mantissa} × 10" + str(exponent).translate(str.maketrans("-0123456789", "⁻⁰¹²³⁴⁵⁶⁷⁸⁹"))
+
+
 @pytest.mark.slow
 def test_browser_sliders_units_and_fragment(browser, sweep_1d, tmp_path):
     from selenium.webdriver.common.action_chains import ActionChains
@@ -430,8 +442,11 @@ def test_browser_sliders_units_and_fragment(browser, sweep_1d, tmp_path):
     assert driver.find_element(By.ID, "step-label").text == "paso de entrenamiento"
     assert driver.execute_script("return window.explorer.format(0.25)") == "0,25"
     assert driver.execute_script("return window.explorer.format(3.2e-5)") == "3,2 × 10⁻⁵"
+    # The page writes numbers as approx.plots.style.number does (a true minus sign; 12 345 from five digits on).
+    for value in (-0.25, -1234.5, 0.00123, 56.7, -3.2e-5):
+        assert driver.execute_script(f"return window.explorer.format({value})") == _page_number(value, "es")
     run_line = driver.find_element(By.ID, "run-line").text
-    assert run_line.startswith("anchura 2, semilla 0: error cuadrático medio ") and not re.search(r"\d\.\d", run_line)
+    assert run_line.startswith("anchura 2, semilla 0: ECM de prueba ") and not re.search(r"\d\.\d", run_line)
     _shot(driver, tmp_path, "explorer_d1_es")
     _no_errors_or_requests(driver)
 

@@ -274,7 +274,7 @@ def _figure_2d(net, snaps: Snapshots, meta: dict, lang: str, step_text):
         bar = fig.colorbar(image, ax=axes, shrink=0.8, pad=0.02)
         bar.set_label(text("an_value", lang))
         decimal_ticks(bar.ax, lang)
-        caption = fig.text(0.5, 0.02, step_text(0), ha="center", va="bottom", fontsize=17)
+        caption = fig.supxlabel(step_text(0), fontsize=17)  # constrained layout keeps it clear of the x labels
 
     def update(k: int):
         image.set_data(fits[k].T)

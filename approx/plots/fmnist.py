@@ -173,7 +173,7 @@ def plot_confusion_matrix(
     names = class_names(lang)
     accuracy = np.trace(counts) / max(counts.sum(), 1)
     with lecture_style(), plt.rc_context({"axes.grid": False}):
-        fig, ax = plt.subplots(figsize=(10.5, 9.2))
+        fig, ax = plt.subplots(figsize=(11, 8))
         image = ax.imshow(pct, cmap="Blues", vmin=0, vmax=100)
         for i in range(10):
             for j in range(10):
@@ -189,9 +189,8 @@ def plot_confusion_matrix(
         bar.set_label(text("fm_confusion_bar", lang))
         decimal_ticks(bar.ax, lang)
         note = text("fm_confusion_note", lang, small=number(0.1, lang, ".1f"), small_pct=number(0.001, lang, ".1%"))
-        fig.text(0.5, 0.005, note, ha="center", va="bottom", fontsize=12,
-                 color="0.25", wrap=True)  # fmt: skip
-        fig.tight_layout(rect=(0, 0.04, 1, 1))
+        fig.text(0.5, 0.005, note, ha="center", va="bottom", fontsize=12, color="0.25")
+        fig.tight_layout(rect=(0, 0.07, 1, 1))
         return save_figure(fig, stem)
 
 

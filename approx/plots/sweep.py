@@ -87,6 +87,6 @@ def plot_error_vs_width(
         if diverged:
             note = text("diverged_1", lang) if diverged == 1 else text("diverged", lang, k=diverged)
             fig.text(0.99, 0.01, note, ha="right", va="bottom", fontsize=11, color="0.4")
-        fig.tight_layout()
+        fig.tight_layout(rect=(0, 0.04, 1, 1) if diverged else (0, 0, 1, 1))  # room for the note under the axes
         return save_figure(fig, stem)
 

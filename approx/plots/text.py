@@ -83,9 +83,9 @@ _LABELS: dict[str, tuple[str, str]] = {
     ),
     "fm_confusion_bar": ("% of the true class (each row sums to 100)", "% de la clase real (cada fila suma 100)"),
     "fm_confusion_note": (
-        "Cells: % of the row's test images, one decimal; blank: none; <{small}: some, but under {small_pct}",
-        "Celdas: % de las imágenes de prueba de la fila, con un decimal; en blanco: ninguna; "
-        "<{small}: alguna, pero menos del {small_pct}",
+        "Cells: % of the row's test images, one decimal.\nBlank: none; <{small}: some, but under {small_pct}.",
+        "Celdas: % de las imágenes de prueba de la fila, con un decimal.\n"
+        "En blanco: ninguna; <{small}: alguna, pero menos del {small_pct}.",
     ),
     "fm_true": ("true class", "clase real"),
     "fm_predicted": ("predicted class", "clase predicha"),
