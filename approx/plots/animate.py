@@ -185,6 +185,22 @@ def _figure(net, snaps: Snapshots, units: bool, lang: str):
     return _figure_line(net, snaps, meta, units, lang, step_text)
 
 
+def _unit_artists(ax, net, lang: str):
+    """Empty lines and dots for the hidden units' terms (coloured in the order
+    of where the final network's units switch) and the output bias line;
+    returns ``(lines, dots, bias_line, order)``."""
+    centre = -net.biases[0] / np.where(net.kernels[0][0] == 0, np.inf, net.kernels[0][0])
+    order = np.argsort(centre)  # colours follow the units as the final network orders them
+    lines, dots = [], []
+    for i, _ in enumerate(order):
+        color = UNIT_COLORS[i % len(UNIT_COLORS)]
+        lines.append(ax.plot([], [], color=color, alpha=0.55, linewidth=2.0, zorder=1)[0])
+        dots.append(ax.plot([], [], "o", color=color, alpha=0.9, markersize=6, zorder=1)[0])
+    ax.plot([], [], color="0.55", linewidth=2.0, label=text("an_units", lang))
+    bias_line = ax.axhline(0.0, color="0.35", linestyle=":", linewidth=2, label=text("an_bias", lang))
+    return lines, dots, bias_line, order
+
+
 def _figure_line(net, snaps: Snapshots, meta: dict, units: bool, lang: str, step_text):
     """d = 1, or the slice along axis 0 for d > 2."""
     if net.dim == 1:
@@ -207,20 +223,7 @@ def _figure_line(net, snaps: Snapshots, meta: dict, units: bool, lang: str, step
                 ax.plot(xt[:, 0], yt, "o", color="0.45", markersize=3.5, alpha=0.5, label=text("an_train", lang), zorder=2)
     lo, hi = float(np.min([np.min(v) for v in values])), float(np.max([np.max(v) for v in values]))
     pad = 0.08 * (hi - lo or 1.0)
-    unit_lines, unit_dots, bias_line = [], [], None
-    order = None
-    if units:
-        final = net
-        centre = -final.biases[0] / np.where(final.kernels[0][0] == 0, np.inf, final.kernels[0][0])
-        order = np.argsort(centre)  # colours follow the units as the final network orders them
-        for i, _ in enumerate(order):
-            color = UNIT_COLORS[i % len(UNIT_COLORS)]
-            (line,) = ax.plot([], [], color=color, alpha=0.55, linewidth=2.0, zorder=1)
-            (dot,) = ax.plot([], [], "o", color=color, alpha=0.9, markersize=6, zorder=1)
-            unit_lines.append(line)
-            unit_dots.append(dot)
-        ax.plot([], [], color="0.55", linewidth=2.0, label=text("an_units", lang))
-        bias_line = ax.axhline(0.0, color="0.35", linestyle=":", linewidth=2, label=text("an_bias", lang))
+    unit_lines, unit_dots, bias_line, order = _unit_artists(ax, net, lang) if units else ([], [], None, None)
     (fit_line,) = ax.plot(x, fits[0], color=PALETTE[0], linewidth=4, label=text("an_fit", lang), zorder=4)
     ax.set_xlim(float(x.min()), float(x.max()))
     ax.set_ylim(lo - pad, hi + (0.35 if units else 0.2) * (hi - lo or 1.0))
