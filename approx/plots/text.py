@@ -77,10 +77,8 @@ _LABELS: dict[str, tuple[str, str]] = {
     "fm_curves": ("Learning curves: {arch}", "Curvas de aprendizaje: {arch}"),
     "fm_loss_panel": ("loss", "pérdida"),
     "fm_accuracy_panel": ("accuracy", "exactitud"),
-    "fm_confusion": (
-        "Confusion matrix: {arch}\ntest accuracy {acc}",
-        "Matriz de confusión: {arch}\nexactitud en prueba {acc}",
-    ),
+    "fm_confusion": ("Confusion matrix", "Matriz de confusión"),
+    "fm_accuracy_is": ("test accuracy {acc}", "exactitud en prueba {acc}"),
     "fm_confusion_bar": ("% of the true class (each row sums to 100)", "% de la clase real (cada fila suma 100)"),
     "fm_confusion_note": (
         "Cells: % of the row's test images, one decimal.\nBlank: none; <{small}: some, but under {small_pct}.",
