@@ -11,18 +11,22 @@ run in the quick suite.
 
 from __future__ import annotations
 
+import ast
 from contextlib import contextmanager
+from pathlib import Path
 
 import matplotlib.text
 import numpy as np
 import pytest
 from matplotlib import image as mpimg
 
-from approx.plots.lecture import figures as lf
 from approx.cli.app import main
+from approx.plots import lecture as lf
+from approx.plots.lecture import drawing
+from approx.plots.lecture.cache import computing_modules
+from approx.plots.lecture.fmnist_accuracy import figure_fashion_mnist
 from approx.plots.text import TEXT as _TEXT
 from language import language_errors as _language_errors
-from approx.targets import make_target
 
 FIGURE_NUMBERS = [f.number for f in lf.FIGURES]
 # Pixel standard deviation of an RGB(A) image in [0, 1]: a white page is 0; the
@@ -34,14 +38,14 @@ BLANK_STD = 0.03
 def _captured_text():
     """Records the text of every figure lecture_figures saves, by file stem."""
     texts: dict[str, list[str]] = {}
-    save = lf.save_figure
+    save = drawing.save_figure
 
     def recording(fig, stem):
         texts[str(stem).rsplit("/", 1)[-1]] = [t.get_text() for t in fig.findobj(matplotlib.text.Text) if t.get_text()]
         return save(fig, stem)
 
     with pytest.MonkeyPatch.context() as mp:
-        mp.setattr(lf, "save_figure", recording)
+        mp.setattr(drawing, "save_figure", recording)
         yield texts
 
 
@@ -123,45 +127,6 @@ def test_labels_exist_in_both_languages_and_spanish_ones_are_translated():
     assert {k for k in en if en[k] == es[k]} <= formulas
 
 
-@pytest.mark.parametrize("n", [4, 16, 64])
-def test_staircase_construction_matches_cell_values(n):
-    """G(x) at each cell centre is f there, to the sigmoids' tails."""
-    f = lambda t: np.sin(3 * t)
-    a, w, b = lf.staircase_network(f, n)
-    centres = (np.arange(n) + 0.5) / n
-    g = lf._eval_units(a, w, b, centres).sum(axis=0)
-    np.testing.assert_allclose(g, f(centres), atol=1e-5)
-
-
-def test_staircase_sup_error_falls_like_one_over_n():
-    """For a Lipschitz f the construction's sup error is O(1/n): here ~ L / (2n) with L = 1 for f(x) = x."""
-    x = np.linspace(0.0, 1.0, 20001)
-    errors = []
-    for n in (4, 16, 64):
-        a, w, b = lf.staircase_network(lambda t: t, n)
-        errors.append(np.max(np.abs(lf._eval_units(a, w, b, x).sum(axis=0) - x)))
-    assert errors[0] > errors[1] > errors[2]
-    for n, e in zip((4, 16, 64), errors):
-        assert 0.4 / n < e < 0.6 / n
-
-
-def test_staircase_rejects_zero_units():
-    with pytest.raises(ValueError, match="n must be >= 1"):
-        lf.staircase_network(np.sin, 0)
-
-
-def test_telgarsky_network_is_the_sawtooth():
-    target = make_target("sawtooth")
-    k = int(target.constants["compositions"])
-    forward, params = lf.telgarsky_sawtooth(k)
-    assert params == 6 * k + 1
-    x = np.linspace(0.0, 1.0, 4097)
-    t = x.copy()
-    for _ in range(k):
-        t = 1.0 - np.abs(2.0 * t - 1.0)
-    np.testing.assert_allclose(forward(x), t, atol=1e-12)
-
-
 def test_cache_computes_once_and_refresh_recomputes(tmp_path):
     calls = []
 
@@ -180,6 +145,42 @@ def test_cache_computes_once_and_refresh_recomputes(tmp_path):
     fresh.arrays("fig", {"a": 1}, compute)
     fresh.arrays("fig", {"a": 1}, compute)  # refreshed once per process, then reused
     assert len(calls) == 3
+
+
+def _approx_imports(path) -> set[str]:
+    """The approx modules a source file imports, at any level of the file."""
+    names = set()
+    for node in ast.walk(ast.parse(path.read_text())):
+        if isinstance(node, ast.ImportFrom) and node.module:
+            names.add(node.module)
+        elif isinstance(node, ast.Import):
+            names.update(a.name for a in node.names)
+    return {n for n in names if n.startswith("approx")}
+
+
+def test_code_digest_covers_every_module_that_decides_the_numbers():
+    """The digest follows the computations' imports: it holds the modules
+    that decide a trained network's numbers, and nothing that only draws,
+    parses or benchmarks."""
+    package = Path(lf.__file__).resolve().parents[2]
+    names = {str(p.relative_to(package)) for p in computing_modules()}
+    decide = {
+        "experiments/sweep.py", "experiments/fmnist.py", "experiments/comparisons.py", "targets.py", "models.py",
+        "train.py", "measure.py", "config.py", "backend.py", "results.py", "snapshots.py", "data/fashion_mnist.py",
+    }  # fmt: skip
+    assert decide <= names, sorted(decide - names)
+    assert not any(n.startswith(("plots/", "cli/", "keras/", "bench/")) for n in names), sorted(names)
+
+
+def test_figures_import_no_training_and_nothing_above_them():
+    """Layers: the lecture figures ask experiments/ for results and never
+    import the training loop or the command line; the computations never
+    import plots."""
+    package = Path(lf.__file__).resolve().parents[2]
+    for path in sorted((package / "plots" / "lecture").glob("*.py")):
+        bad = {n for n in _approx_imports(path) if n == "approx.train" or n.startswith("approx.cli")}
+        assert not bad, (path.name, bad)
+    assert not {n for n in _approx_imports(package / "experiments" / "comparisons.py") if n.startswith("approx.plots")}
 
 
 def test_select_figures_validates_numbers():
@@ -216,8 +217,8 @@ def test_fashion_mnist_figure_reads_given_results(tmp_path):
     (tmp_path / "run" / "results.csv").write_text("\n".join(rows) + "\n")
     for lang in ("en", "es"):
         with _captured_text() as texts:
-            paths = lf.figure_fashion_mnist(tmp_path / lang, lang=lang, cache=lf.FigureCache(tmp_path / "c"),
-                                            results=tmp_path / "run")  # fmt: skip
+            paths = figure_fashion_mnist(tmp_path / lang, lang=lang, cache=lf.FigureCache(tmp_path / "c"),
+                                         results=tmp_path / "run")  # fmt: skip
         assert float(mpimg.imread(paths[0])[..., :3].std()) > BLANK_STD
         (stem,) = texts
         assert not _language_errors(texts[stem], lang), texts

@@ -1,7 +1,7 @@
 """``approx figures [--out DIR] [--lang en|es] [--refresh] [--only 1,4]``: the lecture figures.
 
-Parses, calls :func:`approx.plots.lecture.figures.build_figures` and prints what it
-wrote; the figures and their cache live in :mod:`approx.plots.lecture.figures`.
+Parses, calls :func:`approx.plots.lecture.build_figures` and prints what it
+wrote; the figures and their cache live in :mod:`approx.plots.lecture`.
 """
 
 from __future__ import annotations
@@ -47,7 +47,7 @@ def _cmd_figures(args) -> int:
     from approx.cli.app import CLIError, _progress, _setup_jax
 
     only = _parse_only(args.only)
-    from approx.plots.lecture.figures import build_figures, select_figures
+    from approx.plots.lecture import build_figures, select_figures
 
     try:
         figures = select_figures(only)  # validates before any work

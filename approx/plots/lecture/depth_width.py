@@ -1,0 +1,79 @@
+"""Figure 7: depth against width on the sawtooth."""
+
+from __future__ import annotations
+
+import matplotlib.pyplot as plt
+import numpy as np
+from matplotlib.ticker import ScalarFormatter
+
+from approx.analysis import summarize
+from approx.config import SweepConfig
+from approx.experiments.comparisons import telgarsky_sawtooth
+from approx.plots.lecture.cache import FigureCache
+from approx.plots.lecture.drawing import plot_band, save
+from approx.plots.style import PALETTE, lecture_style, text
+from approx.targets import make_target
+
+__all__ = ["figure_depth_vs_width"]
+
+STEM = "07_depth_vs_width"
+
+
+def _settings(quick: bool):
+    """Two sweeps of ``sawtooth``: one hidden layer (widths 2..128), and two or three (widths 2..16)."""
+    common = {
+        "target": "sawtooth",
+        "seeds": 1 if quick else 3,
+        "steps": 20 if quick else 3000,
+        "train_points": 128 if quick else 512,
+        "test_points": 256 if quick else 2048,
+    }
+    shallow_widths = (2, 8) if quick else tuple(2**k for k in range(1, 8))
+    shallow = SweepConfig(depths=(1,), widths=shallow_widths, bucket_ratio=8.0, **common)
+    deep_widths = (2, 4) if quick else (2, 4, 8, 16)
+    deep = SweepConfig(depths=(2,) if quick else (2, 3), widths=deep_widths, bucket_ratio=8.0, **common)
+    return shallow, deep
+
+
+def figure_depth_vs_width(out_dir, *, lang="en", cache: FigureCache | None = None, quick=False):
+    """The sawtooth (tent map composed 3 times, 8 linear pieces) fit by
+    shallow wide and deep narrow sigmoid networks: test MSE against the
+    number of parameters, and Telgarsky's hand-built deep ReLU network that
+    is exact with 6k + 1 = 19 parameters."""
+    cache = cache or FigureCache()
+    shallow, deep = _settings(quick)
+    rows = cache.sweep(STEM, shallow) + cache.sweep(STEM, deep)
+    k = int(make_target("sawtooth").constants["compositions"])
+    _, exact_params = telgarsky_sawtooth(k)
+    depths = sorted({int(r["depth"]) for r in rows})
+    with lecture_style():
+        fig, ax = plt.subplots(figsize=(11, 6.4))
+        floor = None
+        for i, depth in enumerate(depths):
+            mine = [r for r in rows if int(r["depth"]) == depth]
+            s = summarize(mine, ("params",), "test_mse")
+            p = np.array([v["params"] for v in s], float)
+            med, lo, hi = (np.array([v[q] for v in s]) for q in ("median", "min", "max"))
+            label = text("lf7_depth1", lang) if depth == 1 else text("lf7_depthn", lang, d=depth)
+            plot_band(ax, p, med, lo, hi, PALETTE[i], label, marker="os^D"[i])
+            widths = sorted({int(r["width"]) for r in mine})
+            for w_, p_, m_ in zip(widths, p, med):
+                ax.annotate(f"{w_}", (p_, m_), textcoords="offset points", xytext=(5, 7), fontsize=12, color=PALETTE[i])
+            floor = lo.min() if floor is None else min(floor, lo.min())
+        y_star = floor / 5
+        ax.set_ylim(floor / 25, None)
+        ax.plot([exact_params], [y_star], "*", color=PALETTE[4], markersize=22, markeredgecolor="black",
+                label=text("lf7_exact", lang, k=k, p=exact_params))  # fmt: skip
+        ax.annotate(text("lf7_exact_note", lang), (exact_params, y_star), textcoords="offset points",
+                    xytext=(16, -4), fontsize=12, va="center")  # fmt: skip
+        ax.set_xscale("log")
+        ax.xaxis.set_major_formatter(ScalarFormatter())
+        ax.set_yscale("log")
+        ax.set_xlabel(text("lf7_params", lang))
+        ax.set_ylabel(text("lf_mse", lang))
+        ax.set_title(text("lf7_title", lang, pieces=2**k))
+        seeds = len({r["seed"] for r in rows})
+        ax.legend(loc="lower left", bbox_to_anchor=(0.0, 0.1), fontsize=12.5, title_fontsize=12.5,
+                  title=text("lf7_legend_title", lang, k=seeds))  # fmt: skip
+        fig.tight_layout()
+        return save(fig, out_dir, STEM)
