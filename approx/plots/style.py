@@ -18,6 +18,7 @@ import matplotlib
 import matplotlib.pyplot as plt
 import matplotlib.ticker
 
+from approx.config import LANGS
 
 # No backend is forced here: matplotlib falls back to Agg without a display,
 # and forcing it would switch off the figures of a notebook that imports approx.
@@ -28,7 +29,6 @@ __all__ = [
 
 # Okabe-Ito palette: distinguishable under the common colour-vision deficiencies.
 PALETTE = ("#0072B2", "#D55E00", "#009E73", "#CC79A7", "#E69F00", "#56B4E9", "#F0E442", "#000000")
-LANGS = ("en", "es")
 
 _TEXT = {
     "en": {
