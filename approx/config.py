@@ -4,36 +4,66 @@ A config is built from keyword arguments, from a TOML table or from CLI
 options; whatever the source, unknown keys, wrong types and out-of-range
 values raise :class:`ConfigError` (an :class:`~approx.errors.InputError`,
 so a ``ValueError``) naming the bad value and what is allowed, before
-anything is compiled. Integer settings are bounded by what an int32 holds
-inside the compiled programs (steps, seeds, widths, point counts); whether a
-whole run fits the machine is :mod:`approx.limits`'s to say.
+anything is compiled. What each setting may be is declared once, in the
+tables below (:data:`SWEEP_SETTINGS`, :data:`FMNIST_SETTINGS`,
+:data:`EXPERIMENT_SETTINGS`, with the constraints of :mod:`approx.constraints`):
+the configs, the TOML loader and the command line's options all use them.
+Integer settings are bounded by what an int32 holds inside the compiled
+programs (steps, seeds, widths, point counts); whether a whole run fits the
+machine is :mod:`approx.limits`'s to say.
 """
 
 from __future__ import annotations
 
 import dataclasses
 import tomllib
+from collections.abc import Mapping
 from dataclasses import dataclass, fields
 from pathlib import Path
 from types import SimpleNamespace
-from typing import Any, Mapping
+from typing import Any
 
-from approx.errors import InputError
+from approx.constraints import (
+    Boolean,
+    ConfigError,
+    Constraint,
+    Interval,
+    Optional,
+    Options,
+    Sizes,
+    Snapshots,
+    Target,
+    Text,
+    check_fields,
+)
 
 __all__ = [
-    "ConfigError",
-    "SweepConfig",
-    "FMNISTConfig",
+    "ACTIVATION_CHOICES",
+    "ANIMATION_FORMATS",
     "DEFAULT_WIDTHS",
+    "EXPERIMENT_KEYS",
+    "EXPERIMENT_KINDS",
+    "EXPERIMENT_SETTINGS",
+    "FMNIST_SETTINGS",
+    "LANGS",
+    "MAX_SNAPSHOTS",
+    "MINIBATCH_OPTIMIZERS",
+    "OPTIMIZER_CHOICES",
+    "OPTION_KEYS",
+    "RESULT_NEUTRAL_KEYS",
+    "SCENARIO_KINDS",
+    "SCHEDULE_CHOICES",
+    "SWEEP_SETTINGS",
+    "TARGET_CHOICES",
+    "ConfigError",
+    "FMNISTConfig",
+    "SweepConfig",
     "config_from_mapping",
     "config_keys",
+    "count",
     "defaults",
-    "OPTION_KEYS",
     "load_toml",
     "parse_widths",
-    "RESULT_NEUTRAL_KEYS",
-    "MAX_SNAPSHOTS",
-    "TARGET_CHOICES",
 ]
 
 # The catalogue of approx.targets (tested equal to its TARGET_NAMES): named
@@ -41,9 +71,16 @@ __all__ = [
 TARGET_CHOICES = ("sine", "nielsen", "kink", "step", "bump", "sawtooth", "ridge", "teacher")
 ACTIVATION_CHOICES = ("sigmoid", "tanh", "relu", "gelu", "sin", "cos_squasher", "softplus", "elu")
 OPTIMIZER_CHOICES = ("adam", "adamw", "sgd", "momentum", "nesterov", "rmsprop", "adagrad", "lbfgs")
+# Minibatch training (Fashion-MNIST, the course scenarios): L-BFGS needs the full batch.
+MINIBATCH_OPTIMIZERS = tuple(o for o in OPTIMIZER_CHOICES if o != "lbfgs")
 SCHEDULE_CHOICES = ("constant", "cosine", "warmup_cosine")
 INIT_CHOICES = ("spread", "default")
 OUTPUT_INIT_CHOICES = ("lstsq", "none")
+LANGS = ("en", "es")  # the languages of figures, pages and movies
+ANIMATION_FORMATS = ("gif", "mp4")
+# What ``kind`` an experiment file may declare: a sweep, Fashion-MNIST or a course scenario.
+SCENARIO_KINDS = ("binary", "multiclass", "regression")
+EXPERIMENT_KINDS = ("sweep", "fmnist", *SCENARIO_KINDS)
 DEFAULT_WIDTHS = (1, 2, 4, 8, 16, 32, 64, 128, 256)
 # Keys that change how a sweep is scheduled or what it keeps, but not its
 # numbers; resuming with a different value is allowed.
@@ -54,41 +91,6 @@ RESULT_NEUTRAL_KEYS = frozenset({"bucket_ratio", "max_bucket_runs", "save_networ
 # Counters, seeds, widths and point counts are int32 inside the compiled
 # programs (a step counter, a seed folded into a key, an index bound).
 INT32_MAX = 2**31 - 1
-
-
-class ConfigError(InputError):
-    """A bad configuration value; the message names it and what is allowed."""
-
-
-def _positive_int(name, value, minimum=1, maximum=INT32_MAX):
-    if isinstance(value, bool) or not isinstance(value, int) or value < minimum:
-        raise ConfigError(f"{name} must be an integer >= {minimum}, got {value!r}")
-    if value > maximum:
-        raise ConfigError(f"{name} must be an integer in {minimum}..{maximum} (an int32 in the compiled program), got {value!r}")
-
-
-def _positive_float(name, value):
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or not value > 0 or value != value or value == float("inf"):
-        raise ConfigError(f"{name} must be a finite number > 0, got {value!r}")
-
-
-def _choice(name, value, choices):
-    if value not in choices:
-        raise ConfigError(f"unknown {name} {value!r}; valid: {', '.join(choices)}")
-
-
-def _widths(name, value):
-    if isinstance(value, (str, bytes)) or not isinstance(value, (tuple, list)) or not value:
-        raise ConfigError(f"{name} must be a non-empty list of integers >= 1, got {value!r}")
-    for w in value:
-        if isinstance(w, bool) or not isinstance(w, int) or w < 1:
-            raise ConfigError(f"{name} must be integers >= 1, got {w!r}")
-        if w > INT32_MAX:
-            raise ConfigError(f"{name} must be integers in 1..{INT32_MAX} (an int32 in the compiled program), got {w!r}")
-    if len(set(value)) != len(value):
-        raise ConfigError(f"{name} has repeated values: {list(value)}")
-
-
 # Snapshots of a run: each keeps the fit on the plotting points and every
 # parameter of the network in its file, so K + 1 of them make the file K + 1
 # times the network's size (plus the fits); a movie needs a few hundred frames at most.
@@ -98,16 +100,75 @@ MAX_SNAPSHOTS = 1000
 DEFAULT_SNAPSHOTS = 40
 
 
-def _snapshots(value, steps):
-    if isinstance(value, bool) or not isinstance(value, int) or value < 0:
-        raise ConfigError(f"snapshots must be a non-negative integer (0: none), got {value!r}")
-    if value > MAX_SNAPSHOTS:
-        raise ConfigError(
-            f"snapshots must be at most {MAX_SNAPSHOTS}, got {value}: each one keeps the fit and every parameter "
-            "in each saved network's file (a movie needs a few hundred frames at most)"
-        )
-    if isinstance(steps, int) and value > steps and value != DEFAULT_SNAPSHOTS:
-        raise ConfigError(f"snapshots must be at most steps ({steps}): one snapshot per step at most, got {value}")
+def count(low: int = 1) -> Interval:
+    """An integer from ``low`` that the compiled programs hold in an int32."""
+    return Interval(int, low, INT32_MAX, why="an int32 in the compiled program")
+
+
+SIZES = Sizes(count(1))  # widths and depths
+POSITIVE = Interval(float, 0, None, closed="neither")
+
+# Every setting of an experiment file besides its config's: what it may be.
+EXPERIMENT_SETTINGS: dict[str, Constraint] = {
+    "kind": Options(EXPERIMENT_KINDS),
+    "out": Text("a path", empty=False),
+    "description": Text(),
+    "lang": Options(LANGS),
+}
+EXPERIMENT_KEYS = tuple(EXPERIMENT_SETTINGS)
+
+# A sweep's settings, in the order of SweepConfig's fields.
+SWEEP_SETTINGS: dict[str, Constraint] = {
+    "target": Target(TARGET_CHOICES),
+    "dim": count(1),
+    "widths": SIZES,
+    "depths": SIZES,
+    "activation": Options(ACTIVATION_CHOICES),
+    "seeds": count(1),
+    "steps": count(1),
+    "lr": POSITIVE,
+    "optimizer": Options(OPTIMIZER_CHOICES),
+    "schedule": Options(SCHEDULE_CHOICES),
+    "init": Options(INIT_CHOICES),
+    "output_init": Options(OUTPUT_INIT_CHOICES),
+    "slope_scale": POSITIVE,
+    "train_points": count(2),
+    "test_points": count(2),
+    "batch_size": Optional(count(1)),
+    "data_seed": count(0),
+    "x64": Boolean(),
+    "bucket_ratio": Interval(float, 1, None),
+    "max_bucket_runs": count(0),
+    "save_networks": Boolean(),
+    "snapshots": Snapshots(
+        int,
+        0,
+        MAX_SNAPSHOTS,
+        why="each one keeps the fit and every parameter in each saved network's file "
+        "(a movie needs a few hundred frames at most)",
+    ),
+}
+
+# Fashion-MNIST's settings, in the order of FMNISTConfig's fields.
+FMNIST_SETTINGS: dict[str, Constraint] = {
+    "widths": SIZES,
+    "depths": SIZES,
+    "activation": Options(ACTIVATION_CHOICES),
+    "seeds": count(1),
+    "epochs": count(1),
+    "batch_size": count(1),
+    "lr": POSITIVE,
+    "optimizer": Options(MINIBATCH_OPTIMIZERS),
+    "schedule": Options(SCHEDULE_CHOICES),
+    "weight_decay": Interval(float, 0, None),
+    "standardize": Boolean(),
+    "label_smoothing": Interval(float, 0, 1, closed="left"),
+    "data_dir": Optional(Text("a path", empty=False)),
+    "train_subset": count(0),
+    "test_subset": count(0),
+    "train_eval_examples": count(0),
+    "x64": Boolean(),
+}
 
 
 @dataclass(frozen=True)
@@ -141,36 +202,12 @@ class SweepConfig:
     save_networks: bool = True  # keep each run's trained network in networks/ (.npz); False for huge sweeps
     snapshots: int = DEFAULT_SNAPSHOTS  # fits and parameters kept at K + 1 steps of training with each network (0: none; at most steps)
 
+    SETTINGS = SWEEP_SETTINGS  # what each field may be (not a field: no annotation)
+
     def __post_init__(self):
-        if not isinstance(self.target, str) or not self.target:
-            raise ConfigError(f"target must be a name or module:function, got {self.target!r}")
-        if ":" not in self.target:
-            _choice("target", self.target, TARGET_CHOICES)
-        _positive_int("dim", self.dim)
-        _widths("widths", self.widths)
-        _widths("depths", self.depths)
-        _choice("activation", self.activation, ACTIVATION_CHOICES)
-        _positive_int("seeds", self.seeds)
-        _positive_int("steps", self.steps)
-        _positive_float("lr", self.lr)
-        _choice("optimizer", self.optimizer, OPTIMIZER_CHOICES)
-        _choice("schedule", self.schedule, SCHEDULE_CHOICES)
-        _choice("init", self.init, INIT_CHOICES)
-        _choice("output_init", self.output_init, OUTPUT_INIT_CHOICES)
-        _positive_float("slope_scale", self.slope_scale)
-        _positive_int("train_points", self.train_points, 2)
-        _positive_int("test_points", self.test_points, 2)
-        if self.batch_size is not None:
-            _positive_int("batch_size", self.batch_size)
-        _positive_int("data_seed", self.data_seed, 0)
-        if not isinstance(self.x64, bool):
-            raise ConfigError(f"x64 must be true or false, got {self.x64!r}")
-        if isinstance(self.bucket_ratio, bool) or not isinstance(self.bucket_ratio, (int, float)) or self.bucket_ratio < 1:
-            raise ConfigError(f"bucket_ratio must be a number >= 1, got {self.bucket_ratio!r}")
-        _positive_int("max_bucket_runs", self.max_bucket_runs, 0)
-        if not isinstance(self.save_networks, bool):
-            raise ConfigError(f"save_networks must be true or false, got {self.save_networks!r}")
-        _snapshots(self.snapshots, self.steps)
+        check_fields(self, self.SETTINGS)
+        if self.snapshots > self.steps and self.snapshots != DEFAULT_SNAPSHOTS:
+            raise ConfigError(f"snapshots must be at most steps ({self.steps}): one snapshot per step at most, got {self.snapshots}")
 
     @property
     def snapshot_count(self) -> int:
@@ -211,66 +248,14 @@ class FMNISTConfig:
     train_eval_examples: int = 10000  # training examples evaluated after each epoch (0: all)
     x64: bool = False  # float64 throughout
 
+    SETTINGS = FMNIST_SETTINGS  # what each field may be (not a field: no annotation)
+
     def __post_init__(self):
-        _widths("widths", self.widths)
-        _widths("depths", self.depths)
-        _choice("activation", self.activation, ACTIVATION_CHOICES)
-        _positive_int("seeds", self.seeds)
-        _positive_int("epochs", self.epochs)
-        _positive_int("batch_size", self.batch_size)
-        _positive_float("lr", self.lr)
-        _choice("optimizer", self.optimizer, tuple(o for o in OPTIMIZER_CHOICES if o != "lbfgs"))
-        _choice("schedule", self.schedule, SCHEDULE_CHOICES)
-        if isinstance(self.weight_decay, bool) or not isinstance(self.weight_decay, (int, float)) or not 0 <= self.weight_decay < float("inf"):
-            raise ConfigError(f"weight_decay must be a finite number >= 0, got {self.weight_decay!r}")
-        if not isinstance(self.standardize, bool):
-            raise ConfigError(f"standardize must be true or false, got {self.standardize!r}")
-        ls = self.label_smoothing
-        if isinstance(ls, bool) or not isinstance(ls, (int, float)) or not 0 <= ls < 1:
-            raise ConfigError(f"label_smoothing must be in [0, 1), got {ls!r}")
-        if self.data_dir is not None and not isinstance(self.data_dir, str):
-            raise ConfigError(f"data_dir must be a path, got {self.data_dir!r}")
-        _positive_int("train_subset", self.train_subset, 0)
-        _positive_int("test_subset", self.test_subset, 0)
-        _positive_int("train_eval_examples", self.train_eval_examples, 0)
-        if not isinstance(self.x64, bool):
-            raise ConfigError(f"x64 must be true or false, got {self.x64!r}")
+        check_fields(self, self.SETTINGS)
 
     def to_dict(self) -> dict[str, Any]:
         d = dataclasses.asdict(self)
         return {k: list(v) if isinstance(v, tuple) else v for k, v in d.items()}
-
-
-def _coerce(name: str, annotation, value, where: str = "config"):
-    """Checks a TOML value against a field's annotation (lists become tuples,
-    a single integer a tuple of one: ``depth = 2`` as ``--depth 2``).
-
-    Annotations are strings here (``from __future__ import annotations``).
-    """
-    ann = str(annotation)
-    if ann.startswith("tuple"):
-        if isinstance(value, int) and not isinstance(value, bool):
-            return (value,)
-        if not isinstance(value, list):
-            raise ConfigError(f"{name} must be a list of integers or one integer, got {value!r} (in {where})")
-        return tuple(value)
-    if ann == "float":
-        if isinstance(value, bool) or not isinstance(value, (int, float)):
-            raise ConfigError(f"{name} must be a number, got {value!r} (in {where})")
-        return float(value)
-    if ann == "int":
-        if isinstance(value, bool) or not isinstance(value, int):
-            raise ConfigError(f"{name} must be an integer, got {value!r} (in {where})")
-        return value
-    if ann == "bool":
-        if not isinstance(value, bool):
-            raise ConfigError(f"{name} must be true or false, got {value!r} (in {where})")
-        return value
-    if ann == "str":
-        if not isinstance(value, str):
-            raise ConfigError(f"{name} must be a string, got {value!r} (in {where})")
-        return value
-    return value
 
 
 def _negated(name: str, value, where: str):
@@ -337,7 +322,7 @@ def config_from_mapping(cls, mapping: Mapping[str, Any], where: str = "config", 
         if name in given:
             raise ConfigError(f"{given[name]} and {key} in {where} both set {name}; give one of them")
         given[name] = key
-        kwargs[name] = convert(key, value, where) if convert else _coerce(key, known[name].type, value, where)
+        kwargs[name] = convert(key, value, where) if convert else cls.SETTINGS[name].coerce(key, value, where)
     return cls(**kwargs)
 
 
@@ -359,20 +344,4 @@ def load_toml(path: str | Path) -> dict[str, Any]:
 
 def parse_widths(text: str, name: str = "widths") -> tuple[int, ...]:
     """``"1,2,4"`` -> ``(1, 2, 4)``; ``"1..256"`` -> powers of two from 1 to 256."""
-    text = text.strip()
-    try:
-        if ".." in text:
-            lo, hi = (int(t) for t in text.split(".."))
-            if lo < 1 or hi < lo:
-                raise ValueError
-            out, w = [], lo
-            while w <= hi:
-                out.append(w)
-                w *= 2
-            return tuple(out)
-        values = tuple(int(t) for t in text.split(",") if t.strip())
-    except ValueError:
-        raise ConfigError(f"{name} must be integers like 1,2,4 or a range 1..256, got {text!r}") from None
-    _widths(name, values)
-    return values
-
+    return SIZES.parse(text, name)

@@ -5,10 +5,10 @@ approx keeps one promise about failures (DESIGN.md, "the contract"):
 * **Bad input** - a setting out of range, an unknown name, a file that is
   missing or malformed, an output folder that cannot be used, a run that
   would not fit the machine - is the user's to fix. It is raised as an
-  :class:`InputError` (or one of the library's own input errors listed in
-  :data:`INPUT_ERRORS`) whose message is one line naming the bad value and
-  what is allowed. The command prints ``error: <message>`` and exits with
-  status 2.
+  :class:`InputError` (or one of its subclasses) whose message is one line
+  naming the bad value and what is allowed. The command prints ``error: <message>`` and exits with
+  status 2. Library messages name the setting (``train_subset``), not a
+  command-line flag; the command line may phrase its own.
 * **Anything else** raised inside approx is a bug (or an operating-system
   failure such as a full disk): the command prints the traceback, says which
   it is, and exits with status 1. A plain ``ValueError`` is *not* bad input:
@@ -38,14 +38,8 @@ class LimitError(InputError):
 
 
 def input_errors() -> tuple[type[BaseException], ...]:
-    """The exception types the command line reports as bad input (exit 2).
-
-    :class:`InputError` and the library's older input errors that predate it
-    (``RunDirError`` for output folders, ``DataError`` for data sets), which
-    are ``ValueError`` subclasses of their own. Imported here, lazily, so
-    that their modules need not know about this one.
-    """
-    from approx.data.fashion_mnist import DataError
-    from approx.results import RunDirError
-
-    return (InputError, RunDirError, DataError)
+    """The exception types the command line reports as bad input (exit 2):
+    :class:`InputError`, which every input error of the library derives
+    from (``ConfigError``, ``LimitError``, ``RunDirError`` for output
+    folders, ``DataError`` for data sets, ...)."""
+    return (InputError,)

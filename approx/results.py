@@ -54,6 +54,8 @@ from typing import Any, Callable, Iterable, Mapping, Sequence
 
 import numpy as np
 
+from approx.errors import InputError
+
 __all__ = [
     "NETWORK_ACTIVATIONS",
     "NETWORK_FORMAT_VERSION",
@@ -90,7 +92,7 @@ FMNIST_COLUMNS = (
 )  # fmt: skip
 
 
-class RunDirError(ValueError):
+class RunDirError(InputError):
     """The output directory cannot be used as asked (not empty, unwritable, config differs)."""
 
 

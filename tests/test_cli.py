@@ -95,7 +95,7 @@ def _broken_data(config, target):
     [
         # A ValueError deep inside a compiled program's tracing is a bug, not bad input.
         ("approx.experiments.sweep.make_data", _broken_data, "ValueError"),
-        ("approx.experiments.sweep.format_table", lambda summary: 1 / 0, "ZeroDivisionError"),
+        ("approx.cli.sweep.format_table", lambda summary: 1 / 0, "ZeroDivisionError"),
         ("approx.experiments.sweep._summary", lambda rows: {}["depth"], "KeyError"),
     ],
 )
@@ -156,7 +156,7 @@ def test_input_errors_of_every_command_exit_2(argv, fragment, capsys, tmp_path):
 
 
 def test_the_input_error_family():
-    from approx.cli.app import CLIError
+    from approx.cli.common import CLIError
     from approx.config import ConfigError
     from approx.data import DataError
     from approx.errors import InputError, LimitError, input_errors

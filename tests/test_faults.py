@@ -13,10 +13,12 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from approx.cli.app import CLIError, main, sweep_settings
+from approx.cli.app import main
+from approx.cli.common import CLIError
+from approx.cli.sweep import sweep_settings
 from approx.config import ConfigError, SweepConfig
-from approx.results import read_rows
 from approx.experiments.sweep import run_sweep
+from approx.results import read_rows
 
 WIDTHS = "1,2,3,4"
 RUNS = 12
@@ -33,9 +35,10 @@ def _sweep_argv(out: Path, *extra: str) -> list[str]:
 # of the sweep, however fast or loaded the machine.
 _DRIVER = """
 import os, signal, sys, time
-import approx.cli.app as cli
+import approx.cli.sweep as sweep_command
+from approx.cli.app import main
 marker, action = sys.argv[1], sys.argv[2]
-progress = cli._progress
+progress = sweep_command.progress
 
 def at_marker(banner=None):
     report = progress(banner)
@@ -49,8 +52,8 @@ def at_marker(banner=None):
                 time.sleep(600)
     return wrapped
 
-cli._progress = at_marker
-sys.exit(cli.main(sys.argv[3:]))
+sweep_command.progress = at_marker
+sys.exit(main(sys.argv[3:]))
 """
 
 
@@ -134,9 +137,9 @@ def test_killed_sweep_resumes_to_exactly_the_missing_runs(tmp_path, sig, after):
 
 def test_ctrl_c_stops_after_the_group_in_flight(tmp_path, capsys, monkeypatch):
     # In this process: Ctrl-C (SIGINT to ourselves) as group 1 of 2 is reported.
-    import approx.cli.app as cli
+    import approx.cli.sweep as sweep_command
 
-    progress = cli._progress
+    progress = sweep_command.progress
 
     def at_first_group(banner=None):
         report = progress(banner)
@@ -148,14 +151,14 @@ def test_ctrl_c_stops_after_the_group_in_flight(tmp_path, capsys, monkeypatch):
 
         return wrapped
 
-    monkeypatch.setattr(cli, "_progress", at_first_group)
+    monkeypatch.setattr(sweep_command, "progress", at_first_group)
     out = tmp_path / "run"
     argv = ["sweep", "--widths", "2,4", "--seeds", "2", *SMALL, "--out", str(out)]
     assert main(argv) == 130
     err = capsys.readouterr().err
     assert "stopping after the runs in flight" in err and f"--out {out} --resume" in err
     assert [(r["width"], r["seed"]) for r in read_rows(out / "results.csv")] == [("2", "0"), ("2", "1")]
-    monkeypatch.setattr(cli, "_progress", progress)
+    monkeypatch.setattr(sweep_command, "progress", progress)
     assert main([*argv, "--resume"]) == 0
     keys = sorted((r["width"], r["seed"]) for r in read_rows(out / "results.csv"))
     assert keys == [("2", "0"), ("2", "1"), ("4", "0"), ("4", "1")]

@@ -17,8 +17,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from approx.cli.app import EXPERIMENT_KEYS, main
+from approx.cli.app import main, parser
 from approx.config import (
+    EXPERIMENT_KEYS,
     OPTION_KEYS,
     ConfigError,
     FMNISTConfig,
@@ -99,13 +100,10 @@ def test_fmnist_default_output_folder_is_named_after_the_activation(monkeypatch)
     def stop(kind, label):
         raise _Stop(kind, label)
 
-    from approx.cli.app import _load_extensions, _parser
-
-    monkeypatch.setattr(cli_fmnist, "_default_out", stop)
-    _load_extensions()
-    args = _parser().parse_args(["fmnist", "--activation", "tanh"])
+    monkeypatch.setattr(cli_fmnist, "default_out", stop)
+    args = parser().parse_args(["fmnist", "--activation", "tanh"])
     with pytest.raises(_Stop) as info:  # stopped before any data are read
-        args.func(args)
+        cli_fmnist.run(args)
     assert info.value.args == ("fmnist", "tanh")  # runs/fmnist-ACTIVATION-TIME
 
 
@@ -195,10 +193,9 @@ def test_toml_file_with_option_spellings_through_the_command(tmp_path, capsys):
     err = capsys.readouterr().err
     assert err.startswith("error: steps must be an integer, got 'many'") and str(f) in err
     # An option overrides the file's setting under either spelling.
-    from approx.cli.app import _load_extensions, _parser, sweep_settings
+    from approx.cli.sweep import sweep_settings
 
-    _load_extensions()
-    args = _parser().parse_args(["sweep", str(f), "--depth", "3", "--steps", "10"])
+    args = parser().parse_args(["sweep", str(f), "--depth", "3", "--steps", "10"])
     config, _, _ = sweep_settings(args)
     assert config.depths == (3,) and config.widths == (4,) and config.steps == 10
 

@@ -83,7 +83,7 @@ def test_shipped_experiments_are_valid(kind):
         ("multiclass", {"classes": 1}, r"classes must be an integer >= 2"),
         ("regression", {"target": "nope"}, r"unknown target 'nope'; valid: sine, nielsen"),
         ("regression", {"activation": "softmax"}, r"unknown activation 'softmax'"),
-        ("regression", {"lr": -1.0}, r"lr must be a number in \(0, inf\)"),
+        ("regression", {"lr": -1.0}, r"lr must be a number > 0, got -1.0"),
         ("regression", {"optimizer": "lbfgs"}, r"unknown optimizer 'lbfgs'; valid: adam"),
         ("regression", {"validation_split": 0.95}, r"validation_split must be a number in \[0, 0.9\]"),
     ],

@@ -359,7 +359,8 @@ def test_snapshots_change_no_number_and_a_sweep_resumes_with_another_count(tiny_
 def test_toml_and_option_spellings_of_the_snapshots(tmp_path, capsys):
     import argparse
 
-    from approx.cli.app import main, sweep_settings
+    from approx.cli.app import main
+    from approx.cli.sweep import sweep_settings
 
     args = argparse.Namespace(config=None, out=str(tmp_path), lang=None, widths=None, depth=None, snapshots=None)
     assert sweep_settings(args, {"explorer": False})[0].snapshots == 0

@@ -8,15 +8,18 @@ from __future__ import annotations
 
 import argparse
 
-__all__ = ["register"]
+from approx.cli.common import CLIError, progress, setup_jax
+from approx.cli.options import add_lang, add_no_cache
+from approx.plots.lecture import build_figures, select_figures
+
+__all__ = ["HELP", "add_arguments", "run"]
+
+HELP = "regenerate the lecture figures (PNG + PDF, en or es)"
 
 
-def _add_args(p: argparse.ArgumentParser) -> None:
+def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--out", metavar="DIR", default="figures", help="output directory (default: figures)")
-    p.add_argument(
-        "--lang", choices=("en", "es"), default="en",
-        help="language of titles, labels and legends (default en)",
-    )
+    add_lang(p, "language of titles, labels and legends (default en)", default="en")
     p.add_argument("--refresh", action="store_true", help="recompute cached results instead of reusing them")
     p.add_argument("--only", metavar="1,4", help="figure numbers to build (default: all, 1..10)")
     p.add_argument("--cache-dir", metavar="DIR", help="cache of computed results (default: ~/.cache/approx/figures)")
@@ -26,12 +29,10 @@ def _add_args(p: argparse.ArgumentParser) -> None:
         "else a short built-in run)",
     )  # fmt: skip
     p.add_argument("--quick", action="store_true", help="tiny computations, for tests: the figures teach nothing")
-    p.add_argument("--no-cache", action="store_true", help="do not use the persistent compilation cache")
+    add_no_cache(p)
 
 
 def _parse_only(text: str | None) -> list[int] | None:
-    from approx.cli.app import CLIError
-
     if text is None:
         return None
     try:
@@ -40,20 +41,20 @@ def _parse_only(text: str | None) -> list[int] | None:
         raise CLIError(f"--only must be figure numbers like 1,4, got {text!r}") from None
     if not numbers:
         raise CLIError(f"--only must name at least one figure, got {text!r}")
+    try:
+        select_figures(numbers)  # validates before any work
+    except ValueError as e:  # select_figures checks the numbers and nothing else
+        raise CLIError(str(e)) from None
     return numbers
 
 
-def _cmd_figures(args) -> int:
-    from approx.cli.app import CLIError, _progress, _setup_jax
-
+def run(args) -> int:
     only = _parse_only(args.only)
-    from approx.plots.lecture import build_figures, select_figures
-
     try:
         figures = select_figures(only)  # validates before any work
     except ValueError as e:  # select_figures checks the numbers and nothing else
         raise CLIError(str(e)) from None
-    _setup_jax(args)
+    setup_jax(cache=not args.no_cache)
     banner = f"approx figures: {len(figures)} figure(s), {args.lang} -> {args.out}"
     report = build_figures(
         args.out,
@@ -63,7 +64,7 @@ def _cmd_figures(args) -> int:
         quick=args.quick,
         cache_dir=args.cache_dir,
         fmnist_results=args.fmnist_results,
-        progress=_progress(banner),
+        progress=progress(banner),
     )
     for path in report.paths:
         print(f"figure: {path}")
@@ -72,9 +73,3 @@ def _cmd_figures(args) -> int:
     per_figure = ", ".join(f"{n}: {s:.1f}" for n, s in report.seconds.items())
     print(f"time: {sum(report.seconds.values()):.1f} s" + (f" ({per_figure})" if per_figure else ""))
     return 0
-
-
-def register(extra_commands: dict, register_run_kind) -> None:
-    """Adds the ``figures`` subcommand."""
-    del register_run_kind
-    extra_commands["figures"] = (_add_args, _cmd_figures, "regenerate the lecture figures (PNG + PDF, en or es)")

@@ -1,34 +1,26 @@
 """``approx run experiments/{binary,multiclass,regression}.toml``: the course scenarios.
 
-Registers one run kind per scenario of :mod:`approx.experiments.scenarios`; the handler
-only parses, calls :func:`approx.experiments.scenarios.run_scenario` and prints.
+Parses the file, calls :func:`approx.experiments.scenarios.run_scenario` and
+prints what it measured and wrote.
 """
 
 from __future__ import annotations
 
-from datetime import datetime
-from pathlib import Path
+from approx.cli.common import default_out, setup_jax
+from approx.cli.options import resolve_out, split_experiment
+from approx.experiments.scenarios import config_for, format_metrics, run_scenario
 
-__all__ = ["register"]
-
-SCENARIO_KINDS = ("binary", "multiclass", "regression")
-META_KEYS = ("kind", "out", "description", "lang")
+__all__ = ["run"]
 
 
-def _run(args, data: dict) -> int:
-    from approx.cli.app import CLIError, _setup_jax
-    from approx.experiments.scenarios import config_for, format_metrics, run_scenario
-
-    kind = data["kind"]
-    settings = {k: v for k, v in data.items() if k not in META_KEYS}
-    config = config_for(kind, settings, args.experiment)
-    for key in ("out", "description", "lang"):
-        if key in data and not isinstance(data[key], str):
-            raise CLIError(f"{key} in {args.experiment} must be a string, got {data[key]!r}")
-    out = Path(args.out or data.get("out") or Path("runs") / f"{kind}-{datetime.now().strftime('%Y%m%d-%H%M%S')}")
-    lang = args.lang or data.get("lang", "en")
-    _setup_jax(args)
-    outcome = run_scenario(kind, config, out, lang=lang, resume=args.resume, description=data.get("description", ""))
+def run(args, data: dict, where: str) -> int:
+    """``approx run`` with a scenario's file (``kind`` binary, multiclass or regression)."""
+    meta, settings = split_experiment(data, None, where)
+    kind = meta["kind"]
+    config = config_for(kind, settings, where)
+    out, lang = resolve_out(args, meta, lambda: default_out(kind))
+    setup_jax(cache=not args.no_cache)
+    outcome = run_scenario(kind, config, out, lang=lang, resume=args.resume, description=meta.get("description", ""))
     if outcome.already_complete:
         print(f"{kind} run in {out} is already complete")
     print(format_metrics(outcome.metrics))
@@ -39,10 +31,3 @@ def _run(args, data: dict) -> int:
     if not outcome.already_complete:
         print(f"time: {outcome.seconds:.1f} s")
     return 0
-
-
-def register(extra_commands: dict, register_run_kind) -> None:
-    """Adds the scenario run kinds (no extra subcommand)."""
-    del extra_commands
-    for kind in SCENARIO_KINDS:
-        register_run_kind(kind, _run)

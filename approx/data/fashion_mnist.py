@@ -46,6 +46,8 @@ from pathlib import Path
 
 import numpy as np
 
+from approx.errors import InputError
+
 __all__ = [
     "CLASS_NAMES",
     "CLASS_NAMES_ES",
@@ -146,7 +148,7 @@ _IDX_DTYPES = {
 }
 
 
-class DataError(ValueError):
+class DataError(InputError):
     """A data set is missing, unreadable, malformed or not the official one (one-line message)."""
 
 

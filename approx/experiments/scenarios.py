@@ -47,7 +47,8 @@ import jax.numpy as jnp
 import numpy as np
 
 from approx import metrics as _metrics
-from approx.config import ConfigError, config_from_mapping
+from approx.config import MINIBATCH_OPTIMIZERS, ConfigError, config_from_mapping, count
+from approx.constraints import Interval, Options, check_fields
 from approx.models import ACTIVATIONS
 from approx.results import atomic_write, new_manifest
 from approx.targets import TARGET_NAMES, make_target
@@ -74,7 +75,7 @@ __all__ = [
 
 HIDDEN_ACTIVATIONS = tuple(a for a in ACTIVATIONS if a != "softmax")
 # Keras's optimizers by name, and SGD with (Nesterov) momentum 0.9.
-OPTIMIZER_NAMES = ("adam", "adamw", "sgd", "momentum", "nesterov", "rmsprop", "adagrad")
+OPTIMIZER_NAMES = MINIBATCH_OPTIMIZERS
 
 
 def _optimizer(name: str, lr: float) -> _optimizers.Optimizer:
@@ -86,22 +87,23 @@ MULTICLASS_DATASETS = ("blobs", "spirals")
 
 
 # -- configs ----------------------------------------------------------------------------
-def _int(name, value, minimum):
-    if isinstance(value, bool) or not isinstance(value, int) or value < minimum:
-        raise ConfigError(f"{name} must be an integer >= {minimum}, got {value!r}")
-
-
-def _number(name, value, lo, hi, *, lo_open=False, hi_open=True):
-    ok = isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
-    ok = ok and (value > lo if lo_open else value >= lo) and (hi is None or (value < hi if hi_open else value <= hi))
-    if not ok:
-        interval = f"{'(' if lo_open else '['}{lo}, {'inf)' if hi is None else str(hi) + (')' if hi_open else ']')}"
-        raise ConfigError(f"{name} must be a number in {interval}, got {value!r}")
-
-
-def _choice(name, value, choices):
-    if value not in choices:
-        raise ConfigError(f"unknown {name} {value!r}; valid: {', '.join(choices)}")
+# What each setting may be (approx.constraints), checked on creation and read by the TOML loader.
+_COMMON_SETTINGS = {
+    "layers": count(1),
+    "units": count(1),
+    "activation": Options(HIDDEN_ACTIVATIONS),
+    "epochs": count(1),
+    "batch_size": count(1),
+    "optimizer": Options(OPTIMIZER_NAMES),
+    "lr": Interval(float, 0, None, closed="neither"),
+    "n_samples": count(10),
+    "n_test": count(10),
+    "noise": Interval(float, 0, None),
+    "validation_split": Interval(float, 0, 0.9),
+    "seed": count(0),
+}
+# The palette has eight colours: one per class.
+_CLASSES = Interval(int, 2, 8, why="the palette's colours")
 
 
 @dataclass(frozen=True)
@@ -121,19 +123,10 @@ class _Common:
     validation_split: float = 0.2  # held out from the end, as Keras
     seed: int = 0  # data, initialisation and shuffling
 
+    SETTINGS = _COMMON_SETTINGS  # what each field may be (not a field: no annotation)
+
     def __post_init__(self):
-        _int("layers", self.layers, 1)
-        _int("units", self.units, 1)
-        _choice("activation", self.activation, HIDDEN_ACTIVATIONS)
-        _int("epochs", self.epochs, 1)
-        _int("batch_size", self.batch_size, 1)
-        _choice("optimizer", self.optimizer, OPTIMIZER_NAMES)
-        _number("lr", self.lr, 0, None, lo_open=True)
-        _int("n_samples", self.n_samples, 10)
-        _int("n_test", self.n_test, 10)
-        _number("noise", self.noise, 0, None)
-        _number("validation_split", self.validation_split, 0, 0.9, hi_open=False)
-        _int("seed", self.seed, 0)
+        check_fields(self, self.SETTINGS)
 
     def to_dict(self) -> dict[str, Any]:
         return dataclasses.asdict(self)
@@ -152,9 +145,7 @@ class BinaryConfig(_Common):
     noise: float = 0.03
     dataset: str = "moons"  # moons or circles
 
-    def __post_init__(self):
-        super().__post_init__()
-        _choice("dataset", self.dataset, BINARY_DATASETS)
+    SETTINGS = _COMMON_SETTINGS | {"dataset": Options(BINARY_DATASETS)}
 
 
 @dataclass(frozen=True)
@@ -168,12 +159,10 @@ class MulticlassConfig(_Common):
     dataset: str = "blobs"  # blobs or spirals
     classes: int = 3  # number of classes, 2..8
 
+    SETTINGS = _COMMON_SETTINGS | {"dataset": Options(MULTICLASS_DATASETS), "classes": _CLASSES}
+
     def __post_init__(self):
         super().__post_init__()
-        _choice("dataset", self.dataset, MULTICLASS_DATASETS)
-        _int("classes", self.classes, 2)
-        if self.classes > 8:
-            raise ConfigError(f"classes must be at most 8 (the palette's colours), got {self.classes}")
         if self.n_samples < 2 * self.classes or self.n_test < self.classes:
             raise ConfigError(f"n_samples and n_test are too small for {self.classes} classes")
 
@@ -191,9 +180,7 @@ class RegressionConfig(_Common):
     noise: float = 0.02
     target: str = "nielsen"  # a name in approx.targets.TARGET_NAMES
 
-    def __post_init__(self):
-        super().__post_init__()
-        _choice("target", self.target, TARGET_NAMES)
+    SETTINGS = _COMMON_SETTINGS | {"target": Options(TARGET_NAMES)}
 
 
 KINDS: dict[str, type] = {"binary": BinaryConfig, "multiclass": MulticlassConfig, "regression": RegressionConfig}
@@ -203,10 +190,6 @@ def config_for(kind: str, settings: Mapping[str, Any], where: str = "config"):
     """The config of scenario ``kind`` from a mapping (unknown keys and bad types raise ConfigError)."""
     if kind not in KINDS:
         raise ConfigError(f"unknown scenario kind {kind!r}; valid: {', '.join(KINDS)}")
-    settings = dict(settings)
-    for key in ("lr", "noise", "validation_split"):  # TOML writes 1 for 1.0
-        if isinstance(settings.get(key), int) and not isinstance(settings.get(key), bool):
-            settings[key] = float(settings[key])
     try:
         return config_from_mapping(KINDS[kind], settings, where)
     except TypeError as e:

@@ -25,6 +25,7 @@ from pathlib import Path
 
 import numpy as np
 
+from approx.constraints import Interval
 from approx.keras._subset import NotInSubsetError, missing_name
 
 __all__ = [
@@ -165,8 +166,7 @@ class EarlyStopping(_Monitor):
     def __init__(self, monitor="val_loss", min_delta=0, patience=0, verbose=0, mode="auto", baseline=None,
                  restore_best_weights=False, start_from_epoch=0):  # fmt: skip
         super().__init__(monitor, mode, baseline, min_delta)
-        if isinstance(patience, bool) or not isinstance(patience, int) or patience < 0:
-            raise ValueError(f"patience must be an integer >= 0, got {patience!r}")
+        Interval(int, 0).check("patience", patience)
         self.patience, self.verbose = patience, verbose
         self.restore_best_weights, self.start_from_epoch = restore_best_weights, start_from_epoch
 

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import hashlib
 import math
+import numbers
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
@@ -25,6 +26,7 @@ import jax.numpy as jnp
 import numpy as np
 
 from approx.backend import on_init_device, to_compute_device
+from approx.constraints import Interval
 from approx.keras import activations as _activations
 from approx.keras import initializers as _initializers
 from approx.keras import regularizers as _regularizers
@@ -421,8 +423,7 @@ class Dense(Layer):
     def __init__(self, units: int, activation=None, use_bias: bool = True, kernel_initializer="glorot_uniform",
                  bias_initializer="zeros", kernel_regularizer=None, bias_regularizer=None, activity_regularizer=None,
                  kernel_constraint=None, bias_constraint=None, lora_rank=None, **kwargs):  # fmt: skip
-        if isinstance(units, bool) or not isinstance(units, (int, np.integer)) or units < 1:
-            raise ValueError(f"Dense units must be an integer >= 1, got {units!r}")
+        Interval(numbers.Integral, 1).check("Dense units", units)
         for option, value in (("activity_regularizer", activity_regularizer), ("kernel_constraint", kernel_constraint),
                               ("bias_constraint", bias_constraint), ("lora_rank", lora_rank)):  # fmt: skip
             if value is not None:
@@ -509,8 +510,7 @@ class Dropout(Layer):
     reproducible)."""
 
     def __init__(self, rate: float, noise_shape=None, seed=None, **kwargs):
-        if isinstance(rate, bool) or not isinstance(rate, (int, float)) or not 0 <= rate < 1:
-            raise ValueError(f"Dropout rate must be a number in [0, 1), got {rate!r}")
+        Interval(float, 0, 1, closed="left").check("Dropout rate", rate)
         super().__init__(**kwargs)
         self.rate = float(rate)
         self.noise_shape = None if noise_shape is None else tuple(noise_shape)

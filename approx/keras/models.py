@@ -24,6 +24,7 @@ Where approx differs from Keras, on purpose (see the README):
 from __future__ import annotations
 
 import math
+import numbers
 import sys
 import time
 import warnings
@@ -35,6 +36,7 @@ import jax.numpy as jnp
 import numpy as np
 import optax
 
+from approx.constraints import Interval
 from approx.keras import _archive, _engine
 from approx.keras import callbacks as _callbacks
 from approx.keras import losses as _losses
@@ -53,8 +55,7 @@ VERBOSE = (0, 1, 2, "auto")
 
 
 def _check_int(name: str, value, minimum: int) -> int:
-    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < minimum:
-        raise ValueError(f"{name} must be an integer >= {minimum}, got {value!r}")
+    Interval(numbers.Integral, minimum).check(name, value)  # NumPy's integers too
     return int(value)
 
 
@@ -555,8 +556,7 @@ class Sequential(Layer):
             shuffle = True
         if not isinstance(shuffle, (bool, np.bool_)):
             raise ValueError(f"shuffle must be True or False, got {shuffle!r}")
-        if isinstance(validation_split, bool) or not isinstance(validation_split, (int, float)) or not 0 <= validation_split < 1:
-            raise ValueError(f"validation_split must be a number in [0, 1), got {validation_split!r}")
+        Interval(float, 0, 1, closed="left").check("validation_split", validation_split)
         callbacks = _callbacks.check_callbacks(callbacks)
 
         x = self._inputs(x)

@@ -36,19 +36,16 @@ from dataclasses import dataclass
 
 import jax
 import jax.numpy as jnp
-import numpy as np
 import optax
 
+from approx.constraints import Interval
 from approx.keras._subset import missing_name
 
 __all__ = ["Adagrad", "Adam", "AdamW", "Optimizer", "RMSprop", "SGD", "get", "schedules"]
 
 
 def _positive(name: str, value, allow_zero: bool = False):
-    ok = not isinstance(value, bool) and isinstance(value, (int, float, np.floating)) and np.isfinite(value)
-    if not ok or value < 0 or (value == 0 and not allow_zero):
-        bound = ">= 0" if allow_zero else "> 0"
-        raise ValueError(f"{name} must be a number {bound}, got {value!r}")
+    Interval(float, 0, None, closed="both" if allow_zero else "neither").check(name, value)
     return float(value)
 
 

@@ -26,6 +26,7 @@ from pathlib import Path
 
 import numpy as np
 
+from approx.config import ANIMATION_FORMATS
 from approx.errors import InputError
 from approx.plots.style import PALETTE, decimal_ticks, lecture_style, number, plt
 from approx.plots.text import LANGS, display_name, text
@@ -34,7 +35,7 @@ from approx.snapshots import PLOT_POINTS_SLICE, PLOT_SIDE_2D, Snapshots, network
 
 __all__ = ["FORMATS", "AnimationError", "animate", "default_path"]
 
-FORMATS = ("gif", "mp4")
+FORMATS = ANIMATION_FORMATS
 FPS = 8  # 41 frames (the default 40 snapshots) in about five seconds
 SIZE = (12.8, 7.2)  # inches at 100 dpi: 1280 x 720 pixels, 16:9
 # Unit colours as lecture figure 3: the Okabe-Ito hues other than the fit's blue, yellow and black.

@@ -17,7 +17,8 @@ import matplotlib
 import matplotlib.pyplot as plt
 import matplotlib.ticker
 
-from approx.plots.text import LANGS, display_name, register_text, text
+from approx.config import LANGS
+from approx.plots.text import display_name, register_text, text
 
 # No backend is forced here: matplotlib falls back to Agg without a display,
 # and forcing it would switch off the figures of a notebook that imports approx.

@@ -19,9 +19,10 @@ from __future__ import annotations
 
 from typing import Mapping
 
+from approx.config import LANGS
+
 __all__ = ["LANGS", "TEXT", "display_name", "display_names", "register_text", "strings", "text"]
 
-LANGS = ("en", "es")
 
 # Targets (approx.targets) and activations (approx.models) as a class reads
 # their names. Names that are not here (a user's module:function) are shown
