@@ -26,8 +26,10 @@ from approx.keras import metrics as _metrics
 from approx.keras import optimizers as _optimizers
 from approx.keras._data import VERBOSE, _check_int, as_array, check_targets, pad_rows, prediction_rows
 from approx.keras._progress import progress_line
+from approx.keras._random import FIT, PREDICT, host_order
 from approx.keras._subset import NotInSubsetError
-from approx.keras.layers import _ASSIGNMENTS, _FUNCTIONAL, FIT, PREDICT, KerasTensor, host_order
+from approx.keras._weights import ASSIGNMENTS
+from approx.keras.layers import _FUNCTIONAL, KerasTensor
 
 __all__ = ["OptaxOptimizer", "Trainer"]
 
@@ -87,9 +89,9 @@ class Trainer:
             lr = self.optimizer._lr if self.optimizer._schedule is None else None
             self._train_state = _engine.init_state_program(transform)(params, model_state, lr)
             self._state_owner = owner
-        elif self._seen != _ASSIGNMENTS[0]:
+        elif self._seen != ASSIGNMENTS[0]:
             self._train_state = self._train_state._replace(params=params, model_state=model_state)
-        self._seen = _ASSIGNMENTS[0]
+        self._seen = ASSIGNMENTS[0]
         return self._train_state
 
     def _bind_optimizer(self) -> None:
@@ -313,7 +315,7 @@ class Trainer:
             for epoch in range(plan.initial_epoch, plan.epochs):
                 for cb in callbacks:
                     cb.on_epoch_begin(epoch, {})
-                if self._seen != _ASSIGNMENTS[0]:
+                if self._seen != ASSIGNMENTS[0]:
                     self._state_for(plan.structure, plan.transform)
                 t0 = time.perf_counter()
                 out, order = self._run_epoch(plan, epoch)
@@ -334,7 +336,7 @@ class Trainer:
                 if self.stop_training:
                     break
         finally:
-            self._seen = _ASSIGNMENTS[0]
+            self._seen = ASSIGNMENTS[0]
             diverged = _log_deferred(plan, pending, history) or diverged
         for cb in watchers:
             cb.on_train_end()

@@ -40,11 +40,11 @@ from approx.keras import metrics as _metrics
 from approx.keras import optimizers as _optimizers
 from approx.keras._data import _check_int
 from approx.keras._progress import format_bytes
+from approx.keras._random import INIT, key_data, next_stream
 from approx.keras._subset import NotInSubsetError, missing_name, unique_name
 from approx.keras._trainer import OptaxOptimizer, Trainer
-from approx.keras.layers import (
-    _FUNCTIONAL, INIT, InputLayer, KerasTensor, Layer, draw_weights, key_data, next_stream,
-)  # fmt: skip
+from approx.keras._weights import draw_weights
+from approx.keras.layers import _FUNCTIONAL, InputLayer, KerasTensor, Layer
 
 __all__ = ["Model", "Sequential", "clone_model", "load_model", "model_from_config", "save_model"]
 
@@ -84,7 +84,7 @@ class Sequential(Trainer, Layer):
         self.stop_training = False
         self._train_state = None
         self._state_owner = None  # (structure, transform) the train state belongs to
-        self._seen = -1  # _ASSIGNMENTS when the train state last matched the weights
+        self._seen = -1  # ASSIGNMENTS when the train state last matched the weights
         for layer in layers or ():
             self.add(layer)
 

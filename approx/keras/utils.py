@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from approx.keras._random import set_global_seed
 from approx.keras._subset import missing_name
-from approx.keras.layers import set_global_seed
 
 __all__ = ["normalize", "set_random_seed", "to_categorical"]
 
