@@ -159,7 +159,8 @@ PROGRAMS: dict[str, tuple[Callable, str, int, int]] = {
 }
 
 
-def load_data(quick: bool) -> dict:
+def load_program_data(quick: bool) -> dict:
+    """The programs' data by source: Fashion-MNIST (a tenth when ``quick``) and the synthetic sets."""
     return {"fashion": _fashion(quick), "synthetic": _synthetic(quick)}
 
 
@@ -294,7 +295,7 @@ def bench_keras_front(quick: bool = False, baseline: str | None = None, report: 
     real = import_keras() if baseline == "keras" else None
     jax.block_until_ready(jax.jit(lambda v: v + 1)(1.0))  # the first compilation of a process costs more
     rounds = 1 if quick else 3
-    data = load_data(quick)
+    data = load_program_data(quick)
     frameworks = [("approx", approx_keras)] + ([("keras", real)] if real is not None else [])
     programs = _program_summary(_time_programs(frameworks, data, rounds, quick, report))
     n = len(data["fashion"][0])

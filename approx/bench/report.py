@@ -12,7 +12,7 @@ from approx.plots.style import PALETTE, lecture_style, log_scale, plt, save_figu
 __all__ = ["format_keras", "format_results", "plot_scaling"]
 
 
-def _range(pair) -> str:
+def _seconds_range(pair) -> str:
     low, high = pair
     return f"{low:.3f}-{high:.3f}"
 
@@ -38,14 +38,14 @@ def _format_fmnist(r: BenchResult) -> list[str]:
     e = r.extra
     parts = ", ".join(f"{k} {v:.2f}" for k, v in e["compile_parts_s"].items())
     lines = [
-        (f"fmnist approx: training epoch {e['epoch_s']:.3f} s ({_range(e['epoch_s_range'])}), evaluation {e['eval_s']:.3f} s, "
+        (f"fmnist approx: training epoch {e['epoch_s']:.3f} s ({_seconds_range(e['epoch_s_range'])}), evaluation {e['eval_s']:.3f} s, "
         f"compile {r.compile_s:.2f} s ({parts}); test accuracy {e['test_accuracy']:.4f}"),
         (f"fmnist approx: {e['epochs']} epochs with evaluation and compile {e['five_epoch_total_s']:.2f} s "
-        f"({_range(e['five_epoch_total_s_range'])}); best of {e['rounds']} round(s)"),
+        f"({_seconds_range(e['five_epoch_total_s_range'])}); best of {e['rounds']} round(s)"),
     ]  # fmt: skip
     if "torch_epoch_s" in e:
         lines.append(f"fmnist PyTorch ({e['torch_threads']} threads): training epoch {e['torch_epoch_s']:.3f} s "
-                     f"({_range(e['torch_epoch_s_range'])}), evaluation {e['torch_eval_s']:.3f} s, "
+                     f"({_seconds_range(e['torch_epoch_s_range'])}), evaluation {e['torch_eval_s']:.3f} s, "
                      f"{e['epochs']} epochs with evaluation {e['torch_five_epoch_total_s']:.2f} s; "
                      f"test accuracy {e['torch_test_accuracy']:.4f}")  # fmt: skip
         lines.append(f"fmnist speedup over PyTorch (rounds interleaved): {e['speedup']:.2f}x per training epoch, "
@@ -62,7 +62,7 @@ def _format_scaling(r: BenchResult) -> list[str]:
     return lines + [f"figure: {f}" for f in e.get("figures", [])]
 
 
-def _pair(pair) -> str:
+def _ratio_range(pair) -> str:
     return f"{pair[0]:.2f}-{pair[1]:.2f}"
 
 
@@ -72,7 +72,7 @@ def format_keras(result: BenchResult) -> list[str]:
     lines = [
         (f"keras 784-128-10 epoch (batch 128, after compile): approx.keras {e['epoch_s']:.3f} s, "
         f"{e['epoch_over_matmul']:.2f}x the epoch's matrix products alone measured right after it "
-        f"(rounds {_pair(e['epoch_over_matmul_range'])}; floor {e['matmul_epoch_s']:.3f} s), "
+        f"(rounds {_ratio_range(e['epoch_over_matmul_range'])}; floor {e['matmul_epoch_s']:.3f} s), "
         f"{e['epoch_s'] / e['fused_epoch_s']:.2f}x the same arithmetic in one large batch ({e['fused_epoch_s']:.3f} s)")
     ]
     if "keras_epoch_s" in e:

@@ -7,6 +7,7 @@ import numpy as np
 
 from approx.keras._metric import Metric, same_rank, sample_arrays
 from approx.keras._subset import snake_case
+from approx.metrics import roc_auc
 
 __all__ = [
     "AUC", "F1Score", "FBetaScore", "FalseNegatives", "FalsePositives", "Precision", "Recall", "TrueNegatives",
@@ -99,15 +100,9 @@ TrueNegatives = _count_metric("TrueNegatives", 3, "Count of negatives predicted 
 
 def _roc_auc(truth: np.ndarray, scores: np.ndarray) -> float:
     """Exact area under the ROC curve: every distinct score a threshold, ties
-    counted half (the trapezoid), as ``sklearn.metrics.roc_auc_score``."""
-    order = np.argsort(-scores, kind="mergesort")
-    scores, truth = scores[order], truth[order]
-    ends = np.r_[np.flatnonzero(np.diff(scores)), len(scores) - 1]
-    tps = np.cumsum(truth)[ends]
-    fps = ends + 1 - tps
-    tpr = np.r_[0.0, tps / tps[-1]]
-    fpr = np.r_[0.0, fps / fps[-1]]
-    return float(np.trapezoid(tpr, fpr))
+    counted half (the trapezoid), as ``sklearn.metrics.roc_auc_score``
+    (:func:`approx.metrics.roc_auc`)."""
+    return roc_auc(truth.astype(np.int64), scores)
 
 
 def _pr_auc(truth: np.ndarray, scores: np.ndarray) -> float:

@@ -7,7 +7,7 @@ import math
 
 import numpy as np
 
-__all__ = ["format_bytes", "progress_line"]
+__all__ = ["format_param_size", "progress_line"]
 
 
 def _format_value(value) -> str:
@@ -36,7 +36,7 @@ def progress_line(steps: int, seconds: float, logs: dict, mode: int) -> str:
     return line + (f" - {values}" if values else "")
 
 
-def format_bytes(params: int) -> str:
+def format_param_size(params: int) -> str:
     """The size of ``params`` float32 parameters, as ``summary()`` shows it."""
     size = params * 4.0
     for unit in ("B", "KB", "MB", "GB"):

@@ -39,7 +39,7 @@ from approx.keras import losses as _losses
 from approx.keras import metrics as _metrics
 from approx.keras import optimizers as _optimizers
 from approx.keras._data import _check_int
-from approx.keras._progress import format_bytes
+from approx.keras._progress import format_param_size
 from approx.keras._random import INIT, key_data, next_stream
 from approx.keras._subset import NotInSubsetError, missing_name, unique_name
 from approx.keras._trainer import OptaxOptimizer, Trainer
@@ -330,8 +330,8 @@ class Sequential(Trainer, Layer):
         if self.built:
             total = self.count_params()
             trained = sum(math.prod(v.shape) for v in self.trainable_weights)
-            lines += [f" Total params: {total:,} ({format_bytes(total)})", f" Trainable params: {trained:,} ({format_bytes(trained)})",
-                      f" Non-trainable params: {total - trained:,} ({format_bytes(total - trained)})"]  # fmt: skip
+            lines += [f" Total params: {total:,} ({format_param_size(total)})", f" Trainable params: {trained:,} ({format_param_size(trained)})",
+                      f" Non-trainable params: {total - trained:,} ({format_param_size(total - trained)})"]  # fmt: skip
         else:
             lines.append(" Total params: 0 (unbuilt: the input shape is set by keras.Input, the first fit, or build())")
         (print_fn or print)("\n".join(lines))
