@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import random
+
 import numpy as np
 
 from approx.keras._random import set_global_seed
@@ -30,8 +32,6 @@ def set_random_seed(seed: int) -> None:
     from ``seed``: the same program then gives the same numbers. NumPy's
     and Python's global generators are seeded too, as Keras does, for code
     that draws data with them."""
-    import random
-
     if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or seed < 0:
         raise ValueError(f"seed must be an integer >= 0, got {seed!r}")
     set_global_seed(int(seed))
