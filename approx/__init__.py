@@ -8,10 +8,9 @@ measures and lecture figures. Cybenko (1989), Hornik (1991), Barron (1993).
 import os as _os
 
 # JAX's CPU linear algebra (the least-squares readout's SVD) calls LAPACK
-# through OpenBLAS, whose worker threads spin while XLA's own threads run:
-# measured here, a batch of four 1024x257 SVDs took 0.2 to 15 s with OpenBLAS
-# threads and 0.05 s without. The matrices are small, so one thread is best;
-# a value the user has set is kept.
+# through OpenBLAS, whose worker threads spin while XLA's own threads run and
+# make a batch of small SVDs erratically slow (up to hundreds of times). The
+# matrices are small, so one thread is best; a value the user has set is kept.
 OPENBLAS_THREADS_SET_BY_APPROX = "OPENBLAS_NUM_THREADS" not in _os.environ
 _os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
 

@@ -1,17 +1,15 @@
 """What approx asks of XLA on each backend, and where initial parameters are drawn.
 
-Two measured fixes for accelerators, both no-ops on a CPU:
+Two fixes for accelerators, both no-ops on a CPU (the README's performance
+section has the figures):
 
 * **The GPU fusion autotuner is off** for approx's programs. By default XLA
   compiles and times Triton variants of large fusions; for a sweep's wide
-  buckets that is most of the compile time and buys nothing. Measured on an
-  H100 (jax 0.11.2): one program of 64 networks of widths 256 and 512
-  (3000 Adam steps on 1024 points) compiled in 23.3 s with it and in 1.9 s
-  without, and ran in the same time (2.7 s) to the same numbers.
+  buckets that is most of the compile time and buys nothing: the programs
+  run in the same time to the same numbers without it.
 * **Initial parameters are drawn on the host's CPU** and then copied to the
-  accelerator. Random number generation is a long, one-off program: on the
-  H100 machine its compilation took 1.4 s for the W1 sweep and 1.8 s for
-  784-256-10, against about 0.3 s for the host (see
+  accelerator. Random number generation is a long, one-off program that
+  compiles several times faster for the host (see
   :data:`approx.models.INIT_COMPILER_OPTIONS`); the copy is a few megabytes.
   JAX's counter-based generator gives the same bits on every backend.
 

@@ -43,6 +43,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from approx.results import Network
+
 PLOT_POINTS_1D = 257
 PLOT_SIDE_2D = 49
 PLOT_POINTS_SLICE = 129
@@ -126,8 +128,6 @@ def network_at(network, snapshots: Snapshots, k: int):
     """The :class:`approx.results.Network` of snapshot ``k``: ``network``'s
     layers (the saved, final network) with the parameters of
     ``snapshots.params[k]``."""
-    from approx.results import Network
-
     if snapshots.params is None:
         raise ValueError("these snapshots keep no parameters (snapshot_params), only the fits")
     flat = np.asarray(snapshots.params[k])

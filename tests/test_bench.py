@@ -20,6 +20,7 @@ import pytest
 from approx.bench.workloads import (
     QUICK_W1_ARGS,
     BenchResult,
+    _torch_fmnist_extra,
     fmnist_flops_per_example,
     format_results,
     mlp_flops_per_point_unit,
@@ -193,3 +194,24 @@ def test_fmnist_workload_against_torch():
 def test_bad_workload_is_an_error(capsys):
     assert main(["bench", "--workload", "nope"]) == 2
     assert capsys.readouterr().err.startswith("error: unknown workload")
+
+
+def test_torch_fmnist_figures_are_like_for_like_bests():
+    # PyTorch's figures from its per-epoch times, against sums and minima written out here.
+    rng = np.random.default_rng(0)
+    runs = [
+        {"train_seconds": list(rng.uniform(1, 2, 5)), "eval_seconds": list(rng.uniform(0.1, 0.2, 5)), "threads": 2,
+         "eval": [{"loss": 0.5, "accuracy": 0.8}]}
+        for _ in range(3)
+    ]  # fmt: skip
+    train = np.array([r["train_seconds"] for r in runs])
+    evals = np.array([r["eval_seconds"] for r in runs])
+    e = _torch_fmnist_extra(runs, epoch_s=0.5, epoch_eval_s=0.6, total_s=4.0)
+    assert e["torch_epoch_s"] == train.min() and e["torch_epoch_s_range"] == [train.min(), train.max()]
+    assert e["torch_eval_s"] == evals.min()
+    np.testing.assert_allclose(e["torch_epoch_eval_s"], (train + evals).min(), rtol=1e-15)
+    np.testing.assert_allclose(e["torch_five_epoch_total_s"], (train.sum(1) + evals.sum(1)).min(), rtol=1e-15)
+    np.testing.assert_allclose(e["speedup"], train.min() / 0.5, rtol=1e-15)
+    np.testing.assert_allclose(e["speedup_with_eval"], (train + evals).min() / 0.6, rtol=1e-15)
+    np.testing.assert_allclose(e["speedup_five_epochs_with_compile"], (train.sum(1) + evals.sum(1)).min() / 4.0, rtol=1e-15)
+    assert e["torch_threads"] == 2 and e["torch_test_accuracy"] == 0.8

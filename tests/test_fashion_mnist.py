@@ -278,7 +278,7 @@ def test_explicit_data_dir_must_hold_the_files(tmp_path, layout):
     with pytest.raises(DataError) as error:
         load_fashion_mnist(directory, download=True)
     assert_one_line(
-        error, str(directory), "sudo apt-get install dataset-fashion-mnist", "--data-dir"
+        error, str(directory), "sudo apt-get install dataset-fashion-mnist", "data_dir=DIR"
     )
     if layout == "three_of_four":
         assert fm.TEST_IMAGES + ".gz" in str(error.value)
@@ -359,7 +359,7 @@ def test_nothing_available_says_how_to_get_it(no_system_dir, download):
     assert_one_line(
         error,
         "sudo apt-get install dataset-fashion-mnist",
-        "--data-dir DIR",
+        "data_dir=DIR",
         *fm.FILE_NAMES,
         "APPROX_NO_DOWNLOAD" if download else "download=False",
     )

@@ -29,9 +29,16 @@ import tempfile
 import time
 from collections.abc import Callable
 
+import jax
 import numpy as np
 
-__all__ = ["PROGRAMS", "import_keras", "run_program", "fmnist_epochs"]
+from approx import keras as approx_keras
+from approx.bench.ceilings import dense_mlp_ceiling, matmul_epoch_seconds
+from approx.bench.flops import fmnist_flops_per_example
+from approx.bench.result import BenchResult, spread
+from approx.data import load_fashion_mnist
+
+__all__ = ["PROGRAMS", "bench_keras_front", "fmnist_epochs", "import_keras", "run_program"]
 
 
 def import_keras():
@@ -40,15 +47,13 @@ def import_keras():
     try:
         import keras
     except ImportError:
-        raise ValueError("--baseline keras needs Keras 3: pip install 'approx[bench]'") from None
+        raise ValueError("baseline 'keras' needs Keras 3: pip install 'approx[bench]'") from None
     if keras.backend.backend() != "jax":
         raise ValueError(f"Keras is already imported with the {keras.backend.backend()!r} backend; run in a fresh process")
     return keras
 
 
 def _fashion(quick: bool):
-    from approx.data import load_fashion_mnist
-
     data = load_fashion_mnist()
     n, m = (6000, 2000) if quick else (60000, 10000)
     return data.x_train[:n], data.y_train[:n].astype(np.uint8), data.x_test[:m], data.y_test[:m].astype(np.uint8)
@@ -154,15 +159,14 @@ PROGRAMS: dict[str, tuple[Callable, str, int, int]] = {
 }
 
 
-def load_data(quick: bool) -> dict:
+def load_program_data(quick: bool) -> dict:
+    """The programs' data by source: Fashion-MNIST (a tenth when ``quick``) and the synthetic sets."""
     return {"fashion": _fashion(quick), "synthetic": _synthetic(quick)}
 
 
 def run_program(name: str, keras, data: dict, quick: bool) -> dict:
     """Runs one course program cold with ``keras`` (either module); returns
     its timed phases (seconds) and results."""
-    import jax
-
     program, source, epochs, quick_epochs = PROGRAMS[name]
     keras.backend.clear_session()
     jax.clear_caches()
@@ -187,8 +191,6 @@ def fmnist_epochs(keras, data, epochs: int = 4) -> list[float]:
     """Seconds of each epoch of the seed program's network (784-128-10,
     batch 128, Adam) with ``keras``, measured by a callback between epochs
     (the first includes compilation)."""
-    import jax
-
     x_train, y_train, _, _ = data
     x = x_train.reshape(len(x_train), 784).astype("float32") / 255
     y = keras.utils.to_categorical(y_train, 10)
@@ -211,29 +213,9 @@ def fmnist_epochs(keras, data, epochs: int = 4) -> list[float]:
     return seconds
 
 
-def bench_keras_front(quick: bool = False, baseline: str | None = None, report: Callable[[str], None] = print):
-    """The ``keras`` workload: the course programs and a Fashion-MNIST epoch
-    with ``approx.keras``, and side by side with Keras 3 when ``baseline`` is
-    ``"keras"`` (rounds alternate which framework goes first).
-
-    Figures: each program's build + compile + fit (compilation included) and
-    its evaluation, best over rounds; the 784-128-10 epoch after compilation
-    (best epoch) against two floors measured in the same process: the
-    epoch's matrix products alone at the same batch size
-    (:func:`approx.bench.workloads.matmul_epoch_seconds`; the result's ceiling), and
-    the same arithmetic as one large fused forward+backward
-    (:func:`approx.bench.workloads.dense_mlp_ceiling`), which small batches cannot reach.
-    """
-    import jax
-
-    from approx import keras as ours
-    from approx.bench.workloads import BenchResult, _spread, dense_mlp_ceiling, fmnist_flops_per_example, matmul_epoch_seconds
-
-    real = import_keras() if baseline == "keras" else None
-    jax.block_until_ready(jax.jit(lambda v: v + 1)(1.0))  # the first compilation of a process costs more
-    rounds = 1 if quick else 3
-    data = load_data(quick)
-    frameworks = [("approx", ours)] + ([("keras", real)] if real is not None else [])
+def _time_programs(frameworks: list, data: dict, rounds: int, quick: bool, report: Callable[[str], None]) -> dict:
+    """Every course program with every framework, ``rounds`` times (the
+    order of the frameworks alternating): ``{program: {label: [results]}}``."""
     runs: dict[str, dict[str, list[dict]]] = {name: {label: [] for label, _ in frameworks} for name in PROGRAMS}
     for r in range(rounds):
         order = frameworks if r % 2 == 0 else frameworks[::-1]
@@ -243,60 +225,100 @@ def bench_keras_front(quick: bool = False, baseline: str | None = None, report: 
                 runs[name][label].append(result)
                 report(f"keras: round {r + 1}, {name} with {label}: fit {result['seconds']['fit']:.2f} s, "
                        f"evaluate {result['seconds']['evaluate']:.2f} s")  # fmt: skip
-    n = len(data["fashion"][0])
-    flops = fmnist_flops_per_example(784, 128, 10) * n
-    # The machine's speed drifts: each round measures the floor right after its epochs.
+    return runs
+
+
+def _time_epochs(frameworks: list, data, rounds: int, quick: bool, report: Callable[[str], None]):
+    """The 784-128-10 epochs of each framework per round, and the epoch's
+    matrix-product floor measured right after approx's (the machine's speed
+    drifts): ``({label: [[epoch_s]]}, [floor_s])``."""
+    n = len(data[0])
     epochs = {label: [] for label, _ in frameworks}
     floors = []
     for r in range(rounds):
-        for label, module in (frameworks if r % 2 == 0 else frameworks[::-1]):
-            epochs[label].append(fmnist_epochs(module, data["fashion"], epochs=3 if quick else 4))
+        for label, module in frameworks if r % 2 == 0 else frameworks[::-1]:
+            epochs[label].append(fmnist_epochs(module, data, epochs=3 if quick else 4))
             report(f"keras: round {r + 1}, 784-128-10 epochs with {label}: {', '.join(f'{s:.3f}' for s in epochs[label][-1])} s")
             if label == "approx":
                 floors.append(matmul_epoch_seconds(n, 128, 784, 128, 10, repeats=2 if quick else 3))
                 report(f"keras: round {r + 1}, the epoch's matrix products alone: {floors[-1]:.3f} s")
-    ratios = [min(run[1:]) / floor for run, floor in zip(epochs["approx"], floors)]
-    matmul_s = min(floors)
-    fused = dense_mlp_ceiling(784, 128, 10, batch=2048 if quick else 8192, repeats=3 if quick else 10)
-    steady = [s for run in epochs["approx"] for s in run[1:]]
+    return epochs, floors
+
+
+def _program_summary(runs: dict) -> dict:
+    """Per program and framework: the best fit and evaluation over rounds and
+    the last round's results; the speedup when Keras ran too."""
     programs = {}
     for name, by in runs.items():
         entry = {}
         for label, results in by.items():
             fits = [res["seconds"]["fit"] for res in results]
             entry[label] = {
-                "fit_s": min(fits), "fit_s_range": _spread(fits),
+                "fit_s": min(fits), "fit_s_range": spread(fits),
                 "evaluate_s": min(res["seconds"]["evaluate"] for res in results),
                 "results": {k: v for k, v in results[-1].items() if k != "seconds"},
             }  # fmt: skip
         if "keras" in entry:
             entry["speedup"] = entry["keras"]["fit_s"] / entry["approx"]["fit_s"]
         programs[name] = entry
+    return programs
+
+
+def _keras_figures(real, epochs: dict, steady: list[float], programs: dict) -> dict:
+    """Keras 3's epoch and fits, and approx's speedups over them."""
+    k_steady = [s for run in epochs["keras"] for s in run[1:]]
+    total = {label: sum(programs[name][label]["fit_s"] for name in programs) for label in ("approx", "keras")}
+    return {
+        "keras_version": real.__version__,
+        "keras_epoch_s": min(k_steady),
+        "keras_epoch_s_range": spread(k_steady),
+        "keras_first_epoch_s": min(run[0] for run in epochs["keras"]),
+        "epoch_speedup": min(k_steady) / min(steady),
+        "fits_total_s": total,
+        "fits_speedup": total["keras"] / total["approx"],
+    }
+
+
+def bench_keras_front(quick: bool = False, baseline: str | None = None, report: Callable[[str], None] = print):
+    """The ``keras`` workload: the course programs and a Fashion-MNIST epoch
+    with ``approx.keras``, and side by side with Keras 3 when ``baseline`` is
+    ``"keras"`` (rounds alternate which framework goes first).
+
+    Figures: each program's build + compile + fit (compilation included) and
+    its evaluation, best over rounds; the 784-128-10 epoch after compilation
+    (best epoch) against two floors measured in the same process: the
+    epoch's matrix products alone at the same batch size
+    (:func:`approx.bench.ceilings.matmul_epoch_seconds`; the result's ceiling), and
+    the same arithmetic as one large fused forward+backward
+    (:func:`approx.bench.ceilings.dense_mlp_ceiling`), which small batches cannot reach.
+    """
+    real = import_keras() if baseline == "keras" else None
+    jax.block_until_ready(jax.jit(lambda v: v + 1)(1.0))  # the first compilation of a process costs more
+    rounds = 1 if quick else 3
+    data = load_program_data(quick)
+    frameworks = [("approx", approx_keras)] + ([("keras", real)] if real is not None else [])
+    programs = _program_summary(_time_programs(frameworks, data, rounds, quick, report))
+    n = len(data["fashion"][0])
+    flops = fmnist_flops_per_example(784, 128, 10) * n
+    epochs, floors = _time_epochs(frameworks, data["fashion"], rounds, quick, report)
+    ratios = [min(run[1:]) / floor for run, floor in zip(epochs["approx"], floors)]
+    fused = dense_mlp_ceiling(784, 128, 10, batch=2048 if quick else 8192, repeats=3 if quick else 10)
+    steady = [s for run in epochs["approx"] for s in run[1:]]
     extra = {
         "rounds": rounds,
         "programs": programs,
         "epoch_s": min(steady),
-        "epoch_s_range": _spread(steady),
+        "epoch_s_range": spread(steady),
         "first_epoch_s": min(run[0] for run in epochs["approx"]),
-        "matmul_epoch_s": matmul_s,
-        "matmul_epoch_s_range": _spread(floors),
+        "matmul_epoch_s": min(floors),
+        "matmul_epoch_s_range": spread(floors),
         "epoch_over_matmul": min(ratios),
-        "epoch_over_matmul_range": _spread(ratios),
+        "epoch_over_matmul_range": spread(ratios),
         "fused_ceiling_gflops": fused,
         "fused_epoch_s": flops / (fused * 1e9),
     }
     if real is not None:
-        k_steady = [s for run in epochs["keras"] for s in run[1:]]
-        total = {label: sum(programs[name][label]["fit_s"] for name in programs) for label in ("approx", "keras")}
-        extra.update(
-            keras_version=real.__version__,
-            keras_epoch_s=min(k_steady),
-            keras_epoch_s_range=_spread(k_steady),
-            keras_first_epoch_s=min(run[0] for run in epochs["keras"]),
-            epoch_speedup=min(k_steady) / min(steady),
-            fits_total_s=total,
-            fits_speedup=total["keras"] / total["approx"],
-        )
+        extra.update(_keras_figures(real, epochs, steady, programs))
     return BenchResult(
         "keras",
         compile_s=extra["first_epoch_s"] - extra["epoch_s"],
@@ -304,36 +326,7 @@ def bench_keras_front(quick: bool = False, baseline: str | None = None, report: 
         steps=-(-n // 128),
         samples=n,
         flops=flops,
-        ceiling_gflops=flops / matmul_s / 1e9,
+        ceiling_gflops=flops / extra["matmul_epoch_s"] / 1e9,
         wall_s=sum(programs[name]["approx"]["fit_s"] for name in programs),
         extra=extra,
     )
-
-
-def _format_pair(pair) -> str:
-    return f"{pair[0]:.2f}-{pair[1]:.2f}"
-
-
-def format_keras(result) -> list[str]:
-    e = result.extra
-    lines = [
-        f"keras 784-128-10 epoch (batch 128, after compile): approx.keras {e['epoch_s']:.3f} s, "
-        f"{e['epoch_over_matmul']:.2f}x the epoch's matrix products alone measured right after it "
-        f"(rounds {_format_pair(e['epoch_over_matmul_range'])}; floor {e['matmul_epoch_s']:.3f} s), "
-        f"{e['epoch_s'] / e['fused_epoch_s']:.2f}x the same arithmetic in one large batch ({e['fused_epoch_s']:.3f} s)"
-    ]
-    if "keras_epoch_s" in e:
-        lines[-1] += f"; Keras {e['keras_version']} on JAX {e['keras_epoch_s']:.3f} s: {e['epoch_speedup']:.2f}x faster"
-    for name, entry in e["programs"].items():
-        line = f"keras course program {name:<10}: build+compile+fit approx {entry['approx']['fit_s']:.2f} s"
-        if "keras" in entry:
-            line += f", Keras {entry['keras']['fit_s']:.2f} s ({entry['speedup']:.2f}x)"
-        results = ", ".join(f"{k} {v:.4g}" for k, v in entry["approx"]["results"].items())
-        lines.append(line + f"; approx {results}")
-        if "keras" in entry:
-            lines.append(" " * 33 + "Keras " + ", ".join(f"{k} {v:.4g}" for k, v in entry["keras"]["results"].items()))
-    if "fits_speedup" in e:
-        t = e["fits_total_s"]
-        lines.append(f"keras course programs, all fits with compilation: approx {t['approx']:.2f} s, Keras {t['keras']:.2f} s "
-                     f"({e['fits_speedup']:.2f}x); best of {e['rounds']} round(s)")  # fmt: skip
-    return lines

@@ -17,6 +17,8 @@ import math
 import sys
 import time
 
+import numpy as np
+
 
 def w1(widths, seeds, steps, lr, train_points, test_points) -> dict:
     import torch
@@ -49,6 +51,30 @@ def w1(widths, seeds, steps, lr, train_points, test_points) -> dict:
     return {"seconds": time.perf_counter() - t0, "runs": results, "threads": torch.get_num_threads()}
 
 
+def _tensors(x, y):
+    """``(x (n, features) float32, y (n,) long)`` as PyTorch tensors."""
+    import torch
+
+    return (
+        torch.tensor(np.asarray(x), dtype=torch.float32).reshape(len(x), -1),
+        torch.tensor(np.asarray(y), dtype=torch.long),
+    )
+
+
+def _evaluate(model, sets, loss_fn) -> list[dict]:
+    """The mean loss and the accuracy on each ``(x, y)`` of ``sets``, each in
+    one forward pass under ``model.eval()`` and ``torch.no_grad()``."""
+    import torch
+
+    model.eval()
+    evals = []
+    with torch.no_grad():
+        for xs, ys in sets:
+            logits = model(xs)
+            evals.append({"loss": float(loss_fn(logits, ys)), "accuracy": float((logits.argmax(dim=1) == ys).float().mean())})
+    return evals
+
+
 def fmnist_epoch(
     x,
     y,
@@ -74,19 +100,11 @@ def fmnist_epoch(
     first epoch includes PyTorch's warm-up), the last epoch's ``eval``
     (``[{'loss', 'accuracy'}]`` per set) and the thread count.
     """
-    import numpy as np
     import torch
 
     torch.manual_seed(seed)
-    xt = torch.tensor(np.asarray(x), dtype=torch.float32).reshape(len(x), -1)
-    yt = torch.tensor(np.asarray(y), dtype=torch.long)
-    sets = [
-        (
-            torch.tensor(np.asarray(a), dtype=torch.float32).reshape(len(a), -1),
-            torch.tensor(np.asarray(b), dtype=torch.long),
-        )
-        for a, b in eval_sets
-    ]
+    xt, yt = _tensors(x, y)
+    sets = [_tensors(a, b) for a, b in eval_sets]
     model = torch.nn.Sequential(torch.nn.Linear(xt.shape[1], width), torch.nn.Sigmoid(), torch.nn.Linear(width, 10))
     opt = torch.optim.Adam(model.parameters(), lr=lr)
     steps = epochs * math.ceil(len(xt) / batch_size)
@@ -105,14 +123,7 @@ def fmnist_epoch(
             opt.step()
             schedule.step()
         t1 = time.perf_counter()
-        model.eval()
-        evals = []
-        with torch.no_grad():
-            for xs, ys in sets:
-                logits = model(xs)
-                evals.append(
-                    {"loss": float(loss_fn(logits, ys)), "accuracy": float((logits.argmax(dim=1) == ys).float().mean())}
-                )
+        evals = _evaluate(model, sets, loss_fn)
         t2 = time.perf_counter()
         train_s.append(t1 - t0)
         eval_s.append(t2 - t1)

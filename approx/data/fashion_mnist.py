@@ -133,8 +133,8 @@ CLASS_NAMES_ES = (
 _IMAGE_SHAPE = (28, 28)
 
 _HOW_TO_GET = (
-    "get it with `sudo apt-get install dataset-fashion-mnist`, or pass --data-dir DIR "
-    "(data_dir=DIR) with the four official files " + ", ".join(FILE_NAMES)
+    "get it with `sudo apt-get install dataset-fashion-mnist`, or set data_dir=DIR "
+    "to a directory with the four official files " + ", ".join(FILE_NAMES)
 )
 
 # IDX type codes (third byte of the magic number); all multi-byte values are big-endian.

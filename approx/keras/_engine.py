@@ -35,7 +35,8 @@ from approx import train as _train
 from approx.backend import compiler_options
 from approx.keras import activations as _activations
 from approx.keras import losses as _losses
-from approx.keras.layers import make_key
+from approx.keras._random import make_key
+from approx.keras.optimizers import set_learning_rate
 
 # Rows evaluated at once by evaluate/predict (and the validation set in fit):
 # bounds the activations held in memory; a set this small or smaller is one pass.
@@ -295,7 +296,6 @@ def fit_program(
 @functools.lru_cache(maxsize=64)
 def init_state_program(optimizer: optax.GradientTransformation) -> Callable:
     """``(params, model_state, learning_rate) -> TrainState``, compiled once per optimizer."""
-    from approx.keras.optimizers import set_learning_rate
 
     def init(params, model_state, learning_rate):
         state = _train.init_train_state(params, optimizer, model_state)

@@ -7,7 +7,7 @@ deviations is ``ndtri(Phi(-2) + u (Phi(2) - Phi(-2)))``, the inverse-CDF
 method). A model draws *one* uniform vector for all its new weights, from an
 explicit ``jax.random`` key, and every initializer transforms its slice: one
 random-number call site per model instead of one per weight, because each
-call site costs XLA on a CPU a few tenths of a second of compilation.
+call site adds noticeably to XLA's compilation on a CPU.
 ``init(key, shape, dtype)`` draws one weight on its own.
 
 Definitions and defaults are Keras 3's (``GlorotUniform``: ``U(-l, l)``,

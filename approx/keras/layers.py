@@ -4,43 +4,46 @@
 ``Activation``, ``Softmax``, ``ReLU``, ``LeakyReLU``, ``Rescaling`` and
 ``BatchNormalization``, with Keras 3's arguments, defaults and weight order.
 
-A layer is a host object holding its weights (:class:`Variable`, JAX arrays)
-and a small frozen *op*: the pure function ``op(weights, x, training, key,
-mask) -> (y, weights)`` that the compiled training and prediction programs
-call (``weights`` a tuple in creation order, the returned one carrying
-updated batch-normalisation statistics; ``key`` the step's random key;
-``mask`` ``(batch,)`` the real examples of a padded batch). Ops compare by
-value, so models of the same structure share compiled programs.
+A layer is a host object holding its weights (:class:`Variable`, JAX arrays;
+:mod:`approx.keras._weights`) and a small frozen *op*, the pure function the
+compiled training and prediction programs call (:mod:`approx.keras._ops`).
+Its randomness is named on the host (:mod:`approx.keras._random`).
 """
 
 from __future__ import annotations
 
-import hashlib
 import math
 import numbers
-from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from collections.abc import Sequence
 
 import jax
 import jax.numpy as jnp
 import numpy as np
 
-from approx.backend import on_init_device, to_compute_device
 from approx.constraints import Interval
 from approx.keras import activations as _activations
 from approx.keras import initializers as _initializers
 from approx.keras import regularizers as _regularizers
+from approx.keras._ops import (
+    ActivationOp,
+    BatchNormOp,
+    DenseOp,
+    DropoutOp,
+    FlattenOp,
+    MapOp,
+    Op,
+    ReluOp,
+    RescalingOp,
+    ReshapeOp,
+)  # fmt: skip
+from approx.keras._random import INIT, PREDICT, key_data, make_key, next_stream
 from approx.keras._subset import NotInSubsetError, missing_name, snake_case, unique_name
-from approx.models import INIT_COMPILER_OPTIONS, affine
+from approx.keras._weights import FLOATX, Variable, draw_weights
 
 __all__ = [
     "Activation", "BatchNormalization", "Dense", "Dropout", "Flatten", "Input", "InputLayer", "KerasTensor",
     "Layer", "LeakyReLU", "ReLU", "Rescaling", "Reshape", "Softmax", "Variable",
 ]  # fmt: skip
-
-FLOATX = jnp.float32
-_ASSIGNMENTS = [0]  # bumped by every Variable.assign: fit notices weights set by a callback
-
 
 def _shape_tuple(shape, what: str) -> tuple[int, ...]:
     if isinstance(shape, (int, np.integer)) and not isinstance(shape, bool):
@@ -52,187 +55,6 @@ def _shape_tuple(shape, what: str) -> tuple[int, ...]:
     if not shape or any(isinstance(d, bool) or not isinstance(d, (int, np.integer)) or d < 1 for d in shape):
         raise ValueError(f"{what} must be a tuple of positive integers (without the batch axis), got {shape!r}")
     return tuple(int(d) for d in shape)
-
-
-# -- weights ----------------------------------------------------------------------------
-class Variable:
-    """A layer's weight: its name, shape, whether training changes it, and its value.
-
-    ``numpy()`` returns a copy as a NumPy array; ``assign(value)`` replaces
-    the value (same shape); ``np.asarray(variable)`` works too.
-    """
-
-    def __init__(self, layer: Layer, name: str, shape: tuple[int, ...], initializer, trainable: bool, regularizer):
-        self.layer = layer
-        self.name = name
-        self.shape = tuple(shape)
-        self.dtype = "float32"
-        self.initializer = initializer
-        self._trainable = bool(trainable)
-        self.regularizer = regularizer
-        self._value: jax.Array | None = None
-
-    @property
-    def path(self) -> str:
-        return f"{self.layer.name}/{self.name}"
-
-    @property
-    def trainable(self) -> bool:
-        """Trained by ``fit``: declared trainable and its layer not frozen."""
-        return self._trainable and self.layer.trainable
-
-    @property
-    def value(self) -> jax.Array:
-        if self._value is None:
-            raise ValueError(f"{self.path} has no value yet: the model is built at its first fit, predict or build()")
-        return self._value
-
-    def numpy(self) -> np.ndarray:
-        return np.array(self.value)
-
-    def assign(self, value) -> None:
-        value = np.asarray(value, np.float32)
-        if value.shape != self.shape:
-            raise ValueError(f"{self.path} has shape {self.shape}; the value given has shape {value.shape}")
-        self._value = jnp.asarray(value)
-        _ASSIGNMENTS[0] += 1
-
-    def __array__(self, dtype=None, copy=None):
-        return np.asarray(self.value, dtype=dtype)
-
-    def __repr__(self) -> str:
-        return f"<Variable path={self.path}, shape={self.shape}, trainable={self.trainable}>"
-
-
-# -- ops (the pure functions the compiled programs call) ---------------------------------------
-class Op:
-    """A layer's computation. An ``activation`` field names a final activation that a
-    cross-entropy may absorb (the loss is then computed from the logits
-    ``pre(...)``, stably); ``random`` says whether it needs a key."""
-
-    random = False
-
-    def pre(self, weights, x, training, key, mask):
-        return self(weights, x, training, key, mask)
-
-
-@dataclass(frozen=True)
-class DenseOp(Op):
-    activation: Callable
-    use_bias: bool
-
-    def pre(self, weights, x, training, key, mask):
-        return affine(x, weights[0], weights[1] if self.use_bias else None), weights
-
-    def __call__(self, weights, x, training, key, mask):
-        z, weights = self.pre(weights, x, training, key, mask)
-        return self.activation(z), weights
-
-
-@dataclass(frozen=True)
-class ActivationOp(Op):
-    activation: Callable
-
-    def pre(self, weights, x, training, key, mask):
-        return x, weights
-
-    def __call__(self, weights, x, training, key, mask):
-        return self.activation(x), weights
-
-
-@dataclass(frozen=True)
-class MapOp(Op):
-    """A fixed function of the input (no weights, not absorbed by a loss)."""
-
-    fn: Callable
-
-    def __call__(self, weights, x, training, key, mask):
-        return self.fn(x), weights
-
-
-@dataclass(frozen=True)
-class FlattenOp(Op):
-    def __call__(self, weights, x, training, key, mask):
-        return x.reshape(x.shape[0], -1), weights
-
-
-@dataclass(frozen=True)
-class ReshapeOp(Op):
-    target_shape: tuple
-
-    def __call__(self, weights, x, training, key, mask):
-        return x.reshape(x.shape[0], *self.target_shape), weights
-
-
-@dataclass(frozen=True)
-class RescalingOp(Op):
-    scale: float | tuple
-    offset: float | tuple
-
-    def __call__(self, weights, x, training, key, mask):
-        return x * jnp.asarray(self.scale, x.dtype) + jnp.asarray(self.offset, x.dtype), weights
-
-
-@dataclass(frozen=True)
-class ReluOp(Op):
-    max_value: float | None
-    negative_slope: float
-    threshold: float
-
-    def __call__(self, weights, x, training, key, mask):
-        return _activations.relu(x, self.negative_slope, self.max_value, self.threshold), weights
-
-
-@dataclass(frozen=True)
-class DropoutOp(Op):
-    rate: float
-    noise_shape: tuple | None
-    random = True
-
-    def __call__(self, weights, x, training, key, mask):
-        if not training or self.rate == 0:
-            return x, weights
-        keep = 1.0 - self.rate
-        shape = x.shape if self.noise_shape is None else tuple(
-            d if n is None else n for d, n in zip(x.shape, self.noise_shape)
-        )  # fmt: skip
-        kept = jax.random.bernoulli(key, keep, shape)
-        return jnp.where(kept, x / keep, jnp.zeros((), x.dtype)), weights
-
-
-@dataclass(frozen=True)
-class BatchNormOp(Op):
-    axis: int
-    momentum: float
-    epsilon: float
-    center: bool
-    scale: bool
-    frozen: bool
-
-    def __call__(self, weights, x, training, key, mask):
-        gamma = weights[0] if self.scale else None
-        beta = weights[int(self.scale)] if self.center else None
-        moving_mean, moving_var = weights[-2], weights[-1]
-        axis = self.axis % x.ndim
-        shape = [1] * x.ndim
-        shape[axis] = x.shape[axis]
-        reduce = tuple(i for i in range(x.ndim) if i != axis)
-        if training and not self.frozen:
-            # Statistics of the batch's real examples only (a padded batch weighs its padding 0).
-            w = mask.reshape((-1,) + (1,) * (x.ndim - 1)) * jnp.ones_like(x)
-            count = jnp.sum(w, axis=reduce)
-            mean = jnp.sum(w * x, axis=reduce) / count
-            var = jnp.sum(w * jnp.square(x - mean.reshape(shape)), axis=reduce) / count
-            m = self.momentum
-            new = (*weights[:-2], moving_mean * m + mean * (1 - m), moving_var * m + var * (1 - m))
-        else:
-            mean, var, new = moving_mean, moving_var, weights
-        y = (x - mean.reshape(shape)) * jax.lax.rsqrt(var.reshape(shape) + self.epsilon)
-        if gamma is not None:
-            y = y * gamma.reshape(shape)
-        if beta is not None:
-            y = y + beta.reshape(shape)
-        return y, new
 
 
 # -- the symbolic input ------------------------------------------------------------------------
@@ -634,128 +456,6 @@ class BatchNormalization(Layer):
     def get_config(self) -> dict:
         return {**super().get_config(), "axis": self.axis, "momentum": self.momentum, "epsilon": self.epsilon,
                 "center": self.center, "scale": self.scale}  # fmt: skip
-
-
-# -- keys -------------------------------------------------------------------------------------------
-# Randomness is named on the host by a path of integers (seed, stream, kind,
-# index, ...) and hashed there into a ``jax.random`` key's data (threefry's two
-# 32-bit words), so no key needs to be folded inside a compiled program: every
-# ``fold_in`` is a threefry hash, and every hash in a program costs XLA on a CPU
-# a few tenths of a second of compilation. The training data's order per
-# epoch is drawn on the host from the same path (NumPy's counter-based Philox
-# generator), as Keras shuffles on the host, at no cost in compilation.
-def _digest(path, size: int) -> bytes:
-    data = np.asarray([int(p) for p in path], np.int64).tobytes()
-    return hashlib.blake2b(data, digest_size=size, person=b"approx.keras").digest()
-
-
-def key_data(*path: int) -> np.ndarray:
-    """The ``uint32[2]`` data of the threefry key that ``path`` names."""
-    return np.frombuffer(_digest(path, 8), np.uint32).copy()
-
-
-def make_key(data) -> jax.Array:
-    """The key whose data :func:`key_data` made (inside or outside a program)."""
-    return jax.random.wrap_key_data(data, impl="threefry2x32")
-
-
-def host_order(n: int, *path: int) -> np.ndarray:
-    """A permutation of ``range(n)`` drawn on the host from ``path`` (int32)."""
-    rng = np.random.Generator(np.random.Philox(key=int.from_bytes(_digest(path, 16), "little")))
-    return rng.permutation(n).astype(np.int32)
-
-
-class _SeedState:
-    """approx.keras's global random sequence: a seed and a counter, so that a
-    notebook run from the top gives the same numbers (``keras.utils.set_random_seed``)."""
-
-    seed = 0
-    count = 0
-
-
-def set_global_seed(seed: int) -> None:
-    _SeedState.seed, _SeedState.count = int(seed), 0
-
-
-def next_stream() -> tuple[int, int]:
-    """The next ``(seed, stream)`` of the global sequence."""
-    _SeedState.count += 1
-    return _SeedState.seed, _SeedState.count
-
-
-# Kinds of randomness under one model's ``(seed, stream)``.
-INIT, FIT, PREDICT = 1, 2, 3
-
-
-# -- drawing initial weights ------------------------------------------------------------------
-def draw_weights(layers: Sequence[Layer], key: np.ndarray) -> None:
-    """Gives every weight of ``layers`` its initial value.
-
-    One compiled program (cached by the weights' initializers and shapes, run
-    on the host: :func:`approx.backend.on_init_device`) draws one uniform
-    vector from ``key`` for all of them, and each built-in initializer
-    transforms its slice (see :mod:`approx.keras.initializers`); a seeded
-    initializer draws from its own seed, and a function ``fn(shape, dtype)``
-    is called as it is.
-    """
-    specs = tuple(tuple((v.initializer, v.shape) for v in layer._variables) for layer in layers)
-    if not any(specs):
-        return
-    values = _init_program(specs)(key)
-    for layer, layer_values in zip(layers, values):
-        for variable, value in zip(layer._variables, layer_values):
-            if not isinstance(variable.initializer, _initializers.Initializer):
-                value = jnp.asarray(np.asarray(variable.initializer(variable.shape, "float32"), np.float32))
-                if value.shape != variable.shape:
-                    raise ValueError(f"the initializer of {variable.path} returned shape {value.shape}, not {variable.shape}")
-            variable._value = value
-
-
-_INIT_CACHE: dict = {}
-
-
-def _init_program(specs: tuple) -> Callable:
-    """``run(key) -> values``: the compiled draw of ``specs``' weights, cached."""
-    if specs in _INIT_CACHE:
-        return _INIT_CACHE[specs]
-    shared = [
-        (i, j, math.prod(shape))
-        for i, layer_specs in enumerate(specs)
-        for j, (init, shape) in enumerate(layer_specs)
-        if isinstance(init, _initializers.Initializer) and init.random and init.seed is None
-    ]
-    total = sum(size for _, _, size in shared)
-
-    def draw(data):
-        u = _initializers.uniform_draw(make_key(data), (total,), FLOATX) if total else None
-        slices, offset = {}, 0
-        for i, j, size in shared:
-            slices[i, j] = u[offset : offset + size]
-            offset += size
-        out = []
-        for i, layer_specs in enumerate(specs):
-            values = []
-            for j, (init, shape) in enumerate(layer_specs):
-                if not isinstance(init, _initializers.Initializer):
-                    values.append(jnp.zeros(shape, FLOATX))  # a function, called on the host after
-                elif (i, j) in slices:
-                    values.append(init.sample(slices[i, j].reshape(shape), shape, FLOATX))
-                else:
-                    values.append(init(None, shape, FLOATX))  # seeded, or not random
-            out.append(tuple(values))
-        return tuple(out)
-
-    compiled = []
-
-    def run(data):
-        with on_init_device():
-            if not compiled:
-                compiled.append(jax.jit(draw).lower(data).compile(compiler_options=INIT_COMPILER_OPTIONS))
-            values = compiled[0](data)
-        return to_compute_device(values)
-
-    _INIT_CACHE[specs] = run
-    return run
 
 
 _SUPPORTED = [n for n in __all__ if n not in ("KerasTensor", "Variable")]

@@ -26,14 +26,25 @@ the reason; it never becomes NaN silently.
 
 from __future__ import annotations
 
-import warnings
 from collections.abc import Callable
 
 import jax.numpy as jnp
 import numpy as np
 
 from approx.keras import losses as _losses
-from approx.keras._subset import missing_name, snake_case, unique_name
+from approx.keras._confusion import (
+    AUC,
+    F1Score,
+    FalseNegatives,
+    FalsePositives,
+    FBetaScore,
+    Precision,
+    Recall,
+    TrueNegatives,
+    TruePositives,
+)  # fmt: skip
+from approx.keras._metric import MeanMetricWrapper, Metric, integer_labels, same_rank, sample_arrays
+from approx.keras._subset import missing_name, snake_case
 
 __all__ = [
     "AUC", "Accuracy", "BinaryAccuracy", "BinaryCrossentropy", "CategoricalAccuracy", "CategoricalCrossentropy",
@@ -46,32 +57,17 @@ __all__ = [
 ]  # fmt: skip
 
 
-def _same_rank(y_true: np.ndarray, y_pred: np.ndarray):
-    if y_true.ndim == y_pred.ndim + 1 and y_true.shape[-1] == 1:
-        y_true = y_true[..., 0]
-    if y_pred.ndim == y_true.ndim + 1 and y_pred.shape[-1] == 1:
-        y_pred = y_pred[..., 0]
-    return y_true, y_pred
-
-
-def _arrays(y_true, y_pred):
-    y_true, y_pred = np.asarray(y_true), np.asarray(y_pred)
-    if y_true.ndim == 0 or y_pred.ndim == 0 or len(y_true) != len(y_pred):
-        raise ValueError(f"y_true {y_true.shape} and y_pred {y_pred.shape} must hold the same number of samples")
-    return y_true, y_pred
-
-
 # -- functions (per sample, as Keras's) -----------------------------------------------------
 def binary_accuracy(y_true, y_pred, threshold: float = 0.5):
     """Per sample: the fraction of outputs with ``(y_pred > threshold) == y_true``."""
-    y_true, y_pred = _same_rank(*_arrays(y_true, y_pred))
+    y_true, y_pred = same_rank(*sample_arrays(y_true, y_pred))
     hits = (y_pred > threshold).astype(np.float64) == y_true
     return hits.reshape(len(hits), -1).mean(axis=1)
 
 
 def categorical_accuracy(y_true, y_pred):
     """Per sample: 1 where ``argmax(y_true) == argmax(y_pred)``."""
-    y_true, y_pred = _arrays(y_true, y_pred)
+    y_true, y_pred = sample_arrays(y_true, y_pred)
     if y_true.shape != y_pred.shape:
         raise ValueError(
             f"categorical accuracy needs one-hot y_true of y_pred's shape, got {y_true.shape} and {y_pred.shape} "
@@ -80,20 +76,10 @@ def categorical_accuracy(y_true, y_pred):
     return (np.argmax(y_true, axis=-1) == np.argmax(y_pred, axis=-1)).astype(np.float64)
 
 
-def _labels(y_true: np.ndarray, y_pred: np.ndarray) -> np.ndarray:
-    if y_true.ndim == y_pred.ndim and y_true.shape[-1] == 1:
-        y_true = y_true[..., 0]
-    if y_true.shape != y_pred.shape[:-1]:
-        raise ValueError(
-            f"sparse metrics need integer labels (n,) for scores (n, classes), got {y_true.shape} and {y_pred.shape}"
-        )
-    return y_true.astype(np.int64)
-
-
 def sparse_categorical_accuracy(y_true, y_pred):
     """Per sample: 1 where the integer label equals ``argmax(y_pred)``."""
-    y_true, y_pred = _arrays(y_true, y_pred)
-    return (_labels(y_true, y_pred) == np.argmax(y_pred, axis=-1)).astype(np.float64)
+    y_true, y_pred = sample_arrays(y_true, y_pred)
+    return (integer_labels(y_true, y_pred) == np.argmax(y_pred, axis=-1)).astype(np.float64)
 
 
 def _in_top_k(labels: np.ndarray, scores: np.ndarray, k: int) -> np.ndarray:
@@ -103,96 +89,14 @@ def _in_top_k(labels: np.ndarray, scores: np.ndarray, k: int) -> np.ndarray:
 
 def top_k_categorical_accuracy(y_true, y_pred, k: int = 5):
     """Per sample: 1 where the true class is among the ``k`` highest scores."""
-    y_true, y_pred = _arrays(y_true, y_pred)
+    y_true, y_pred = sample_arrays(y_true, y_pred)
     return _in_top_k(np.argmax(y_true, axis=-1), y_pred, k)
 
 
 def sparse_top_k_categorical_accuracy(y_true, y_pred, k: int = 5):
     """Per sample: 1 where the integer label is among the ``k`` highest scores."""
-    y_true, y_pred = _arrays(y_true, y_pred)
-    return _in_top_k(_labels(y_true, y_pred), y_pred, k)
-
-
-# -- the base class -----------------------------------------------------------------------------
-class Metric:
-    """Base class: the exact value of a metric over everything it has seen.
-
-    Subclasses define :meth:`compute` ``(y_true, y_pred) -> float`` (or an
-    array for per-class results) on whole arrays, and ``direction``
-    (``"up"`` when larger is better), which ``EarlyStopping(mode='auto')``
-    reads.
-    """
-
-    direction = "up"
-
-    def __init__(self, name: str | None = None, dtype=None):
-        if name is not None and not isinstance(name, str):
-            raise ValueError(f"a metric's name must be a string, got {name!r}")
-        # An object made without a name is named as Keras names it: precision,
-        # precision_1, ... (keras.backend.clear_session starts again).
-        self.name = name or unique_name(snake_case(type(self).__name__))
-        self._seen: list[tuple[np.ndarray, np.ndarray]] = []
-        self._warned = False
-
-    def compute(self, y_true, y_pred):
-        raise NotImplementedError
-
-    def update_state(self, y_true, y_pred, sample_weight=None):
-        if sample_weight is not None:
-            raise ValueError("sample_weight is not supported by approx.keras metrics")
-        self._seen.append((np.asarray(y_true), np.asarray(y_pred)))
-
-    def result(self):
-        if not self._seen:
-            return jnp.asarray(0.0)
-        y_true = np.concatenate([t for t, _ in self._seen])
-        y_pred = np.concatenate([p for _, p in self._seen])
-        return jnp.asarray(self.compute(y_true, y_pred))
-
-    def reset_state(self):
-        self._seen = []
-
-    def __call__(self, y_true, y_pred, sample_weight=None):
-        self.update_state(y_true, y_pred, sample_weight)
-        return self.result()
-
-    def _undefined(self, reason: str) -> float:
-        if not self._warned:
-            warnings.warn(f"metric {self.name!r} is undefined here ({reason}); it is recorded as NaN", RuntimeWarning, stacklevel=4)
-            self._warned = True
-        return float("nan")
-
-    def get_config(self) -> dict:
-        return {"name": self.name}
-
-    @classmethod
-    def from_config(cls, config: dict):
-        return cls(**config)
-
-    def __repr__(self) -> str:
-        return f"{type(self).__name__}(name={self.name!r})"
-
-
-class MeanMetricWrapper(Metric):
-    """The mean over samples of a per-sample function ``fn(y_true, y_pred, **kwargs)``.
-
-    A function that returns one value for the whole batch is taken as it is
-    (its value on the whole epoch's predictions).
-    """
-
-    def __init__(self, fn: Callable, name: str | None = None, dtype=None, direction: str | None = None, **kwargs):
-        super().__init__(name or getattr(fn, "__name__", "metric"))
-        self.fn = fn
-        self._fn_kwargs = kwargs
-        if direction is not None:
-            self.direction = direction
-
-    def compute(self, y_true, y_pred):
-        value = self.fn(y_true, y_pred, **self._fn_kwargs)
-        return float(np.mean(np.asarray(value, np.float64)))
-
-    def get_config(self) -> dict:
-        return {"name": self.name, **self._fn_kwargs}
+    y_true, y_pred = sample_arrays(y_true, y_pred)
+    return _in_top_k(integer_labels(y_true, y_pred), y_pred, k)
 
 
 class Mean(Metric):
@@ -232,7 +136,7 @@ def _wrapper(name: str, fn: Callable, doc: str, direction: str = "up", **default
 
 
 Accuracy = _wrapper(
-    "Accuracy", lambda t, p: (lambda a, b: (a == b).reshape(len(a), -1).mean(axis=1))(*_same_rank(*_arrays(t, p))),
+    "Accuracy", lambda t, p: (lambda a, b: (a == b).reshape(len(a), -1).mean(axis=1))(*same_rank(*sample_arrays(t, p))),
     "The fraction of predictions equal to the targets (exact equality).",
 )  # fmt: skip
 BinaryAccuracy = _wrapper("BinaryAccuracy", binary_accuracy, "Binary accuracy at ``threshold`` (0.5).", threshold=0.5)
@@ -298,7 +202,7 @@ class R2Score(Metric):
         self.num_regressors = num_regressors
 
     def compute(self, y_true, y_pred):
-        y_true, y_pred = _same_rank(*_arrays(y_true, y_pred))
+        y_true, y_pred = same_rank(*sample_arrays(y_true, y_pred))
         t = y_true.reshape(len(y_true), -1).astype(np.float64)
         p = y_pred.reshape(len(y_pred), -1).astype(np.float64)
         ss_res = np.sum((t - p) ** 2, axis=0)
@@ -314,224 +218,6 @@ class R2Score(Metric):
         if self.class_aggregation == "variance_weighted_average":
             return float(np.sum(r2 * ss_tot) / np.sum(ss_tot))
         return float(np.mean(r2))
-
-
-# -- confusion-matrix metrics ---------------------------------------------------------------
-def _binary_pairs(y_true, y_pred, top_k, class_id):
-    """Booleans of truth and scores, flattened over samples (and outputs), as Keras
-    flattens them (every output is one binary decision)."""
-    y_true, y_pred = _same_rank(*_arrays(y_true, y_pred))
-    y_pred = y_pred.astype(np.float64)
-    if top_k is not None:
-        kth = -np.sort(-y_pred, axis=-1)[..., top_k - 1 : top_k]
-        y_pred = np.where(y_pred >= kth, y_pred, -np.inf)
-    if class_id is not None:
-        y_true, y_pred = y_true[..., class_id], y_pred[..., class_id]
-    return y_true.ravel() != 0, y_pred.ravel()
-
-
-class _ThresholdMetric(Metric):
-    def __init__(self, thresholds=None, top_k: int | None = None, class_id: int | None = None, name=None, dtype=None):
-        super().__init__(name)
-        self.thresholds = thresholds
-        self.top_k = top_k
-        self.class_id = class_id
-        default = -np.inf if top_k is not None and thresholds is None else 0.5
-        values = default if thresholds is None else thresholds
-        self._thresholds = np.atleast_1d(np.asarray(values, np.float64))
-        if np.any((self._thresholds < 0) | (self._thresholds > 1)) and thresholds is not None:
-            raise ValueError(f"thresholds must lie in [0, 1], got {thresholds!r}")
-
-    def _counts(self, y_true, y_pred):
-        truth, scores = _binary_pairs(y_true, y_pred, self.top_k, self.class_id)
-        predicted = scores[None, :] > self._thresholds[:, None]
-        tp = np.sum(predicted & truth, axis=1)
-        fp = np.sum(predicted & ~truth, axis=1)
-        fn = np.sum(~predicted & truth, axis=1)
-        tn = np.sum(~predicted & ~truth, axis=1)
-        return tp, fp, fn, tn
-
-    def _finish(self, values):
-        values = np.asarray(values, np.float64)
-        return float(values[0]) if np.ndim(self.thresholds) == 0 or self.thresholds is None else values
-
-    def get_config(self) -> dict:
-        return {"name": self.name, "thresholds": self.thresholds, "top_k": self.top_k, "class_id": self.class_id}
-
-
-def _ratio(num, den):
-    num, den = np.asarray(num, np.float64), np.asarray(den, np.float64)
-    return np.divide(num, den, out=np.zeros_like(num), where=den != 0)
-
-
-class Precision(_ThresholdMetric):
-    """``tp / (tp + fp)`` with predictions ``y_pred > threshold`` (0.5), every
-    output a binary decision; 0 when nothing is predicted positive (Keras)."""
-
-    def compute(self, y_true, y_pred):
-        tp, fp, _, _ = self._counts(y_true, y_pred)
-        return self._finish(_ratio(tp, tp + fp))
-
-
-class Recall(_ThresholdMetric):
-    """``tp / (tp + fn)`` with predictions ``y_pred > threshold`` (0.5); 0 when no positives."""
-
-    def compute(self, y_true, y_pred):
-        tp, _, fn, _ = self._counts(y_true, y_pred)
-        return self._finish(_ratio(tp, tp + fn))
-
-
-def _count_metric(name: str, index: int, doc: str):
-    def __init__(self, thresholds=None, name=snake_case(name), dtype=None):
-        _ThresholdMetric.__init__(self, thresholds, name=name)
-
-    def compute(self, y_true, y_pred):
-        return self._finish(self._counts(y_true, y_pred)[index])
-
-    def get_config(self) -> dict:
-        return {"name": self.name, "thresholds": self.thresholds}
-
-    return type(name, (_ThresholdMetric,), {"__init__": __init__, "compute": compute, "__doc__": doc, "get_config": get_config})
-
-
-TruePositives = _count_metric("TruePositives", 0, "Count of positives predicted positive (y_pred > 0.5).")
-FalsePositives = _count_metric("FalsePositives", 1, "Count of negatives predicted positive.")
-FalseNegatives = _count_metric("FalseNegatives", 2, "Count of positives predicted negative.")
-TrueNegatives = _count_metric("TrueNegatives", 3, "Count of negatives predicted negative.")
-
-
-def _roc_auc(truth: np.ndarray, scores: np.ndarray) -> float:
-    """Exact area under the ROC curve: every distinct score a threshold, ties
-    counted half (the trapezoid), as ``sklearn.metrics.roc_auc_score``."""
-    order = np.argsort(-scores, kind="mergesort")
-    scores, truth = scores[order], truth[order]
-    ends = np.r_[np.flatnonzero(np.diff(scores)), len(scores) - 1]
-    tps = np.cumsum(truth)[ends]
-    fps = ends + 1 - tps
-    tpr = np.r_[0.0, tps / tps[-1]]
-    fpr = np.r_[0.0, fps / fps[-1]]
-    return float(np.trapezoid(tpr, fpr))
-
-
-def _pr_auc(truth: np.ndarray, scores: np.ndarray) -> float:
-    """Exact area under the precision-recall curve as average precision,
-    ``sum_k (R_k - R_{k-1}) P_k`` over every distinct threshold
-    (``sklearn.metrics.average_precision_score``)."""
-    order = np.argsort(-scores, kind="mergesort")
-    scores, truth = scores[order], truth[order]
-    ends = np.r_[np.flatnonzero(np.diff(scores)), len(scores) - 1]
-    tps = np.cumsum(truth)[ends]
-    precision = tps / (ends + 1)
-    recall = tps / tps[-1]
-    return float(np.sum(np.diff(np.r_[0.0, recall]) * precision))
-
-
-class AUC(Metric):
-    """Area under the ROC curve (``curve='ROC'``) or the precision-recall
-    curve (``'PR'``), exact (every distinct score is a threshold; Keras
-    approximates with ``num_thresholds`` fixed thresholds, accepted here for
-    compatibility). ``multi_label=False`` treats every output as one binary
-    decision (Keras's default); ``True`` averages per output column
-    (weighted by ``label_weights``). ``from_logits=True`` applies a sigmoid
-    first."""
-
-    def __init__(self, num_thresholds: int = 200, curve: str = "ROC", summation_method: str = "interpolation",
-                 name: str | None = None, dtype=None, thresholds=None, multi_label: bool = False,
-                 num_labels: int | None = None, label_weights=None, from_logits: bool = False):  # fmt: skip
-        super().__init__(name)
-        if curve not in ("ROC", "PR"):
-            raise ValueError(f"curve must be 'ROC' or 'PR', got {curve!r}")
-        self.num_thresholds, self.curve, self.summation_method = num_thresholds, curve, summation_method
-        self.multi_label, self.num_labels, self.from_logits = multi_label, num_labels, from_logits
-        self.label_weights = None if label_weights is None else np.asarray(label_weights, np.float64)
-
-    def _one(self, truth, scores) -> float | None:
-        if truth.all() or not truth.any():
-            return None
-        return (_roc_auc if self.curve == "ROC" else _pr_auc)(truth, scores)
-
-    def compute(self, y_true, y_pred):
-        y_true, y_pred = _same_rank(*_arrays(y_true, y_pred))
-        y_pred = y_pred.astype(np.float64)
-        if self.from_logits:
-            y_pred = 1.0 / (1.0 + np.exp(-y_pred))
-        if not self.multi_label:
-            value = self._one(y_true.ravel() != 0, y_pred.ravel())
-            return self._undefined("only one class occurs in y_true") if value is None else value
-        t = y_true.reshape(len(y_true), -1) != 0
-        p = y_pred.reshape(len(y_pred), -1)
-        values = [self._one(t[:, j], p[:, j]) for j in range(t.shape[1])]
-        if any(v is None for v in values):
-            return self._undefined("a label column holds only one class")
-        weights = np.ones(len(values)) if self.label_weights is None else self.label_weights
-        return float(np.sum(weights * np.asarray(values)) / np.sum(weights))
-
-    def get_config(self) -> dict:
-        return {"name": self.name, "num_thresholds": self.num_thresholds, "curve": self.curve,
-                "multi_label": self.multi_label, "from_logits": self.from_logits}  # fmt: skip
-
-
-class FBetaScore(Metric):
-    """F-beta per class from whole-epoch counts, as ``keras.metrics.FBetaScore``.
-
-    ``y_true`` is one-hot (or binary, ``(n, 1)``); predictions are
-    ``y_pred > threshold``, or with ``threshold=None`` the highest score of
-    each row. ``average``: ``None`` (one value per class), ``'micro'`` (from
-    the summed counts), ``'macro'`` (the unweighted mean) or ``'weighted'``
-    (weighted by each class's support). Undefined ratios count as 0.
-    """
-
-    def __init__(self, average: str | None = None, beta: float = 1.0, threshold: float | None = None,
-                 name: str = "fbeta_score", dtype=None):  # fmt: skip
-        super().__init__(name)
-        if average not in (None, "micro", "macro", "weighted"):
-            raise ValueError(f"average must be None, 'micro', 'macro' or 'weighted', got {average!r}")
-        if not (isinstance(beta, (int, float)) and beta > 0):
-            raise ValueError(f"beta must be a number > 0, got {beta!r}")
-        if threshold is not None and not 0 <= threshold <= 1:
-            raise ValueError(f"threshold must be None or in [0, 1], got {threshold!r}")
-        self.average, self.beta, self.threshold = average, float(beta), threshold
-
-    def compute(self, y_true, y_pred):
-        y_true, y_pred = _arrays(y_true, y_pred)
-        if y_true.ndim != 2 or y_true.shape != y_pred.shape:
-            raise ValueError(
-                f"{type(self).__name__} needs one-hot (or (n, 1) binary) y_true of y_pred's shape, got {y_true.shape} "
-                f"and {y_pred.shape} (for integer labels use keras.utils.to_categorical)"
-            )
-        y_pred = y_pred.astype(np.float64)
-        if self.threshold is None:
-            predicted = (y_pred >= y_pred.max(axis=-1, keepdims=True)) & (np.abs(y_pred) > 1e-9)
-        else:
-            predicted = y_pred > self.threshold
-        truth = y_true.astype(np.float64)
-        tp = np.sum(predicted * truth, axis=0)
-        fp = np.sum(predicted * (1 - truth), axis=0)
-        fn = np.sum(~predicted * truth, axis=0)
-        if self.average == "micro":
-            tp, fp, fn = tp.sum(), fp.sum(), fn.sum()
-        precision, recall = _ratio(tp, tp + fp), _ratio(tp, tp + fn)
-        b2 = self.beta**2
-        score = _ratio((1 + b2) * precision * recall, b2 * precision + recall)
-        if self.average == "weighted":
-            support = truth.sum(axis=0)
-            return float(np.sum(score * support) / np.sum(support))
-        if self.average == "macro":
-            return float(np.mean(score))
-        return float(score) if self.average == "micro" else score
-
-    def get_config(self) -> dict:
-        return {"name": self.name, "average": self.average, "beta": self.beta, "threshold": self.threshold}
-
-
-class F1Score(FBetaScore):
-    """F1 (beta = 1) per class from whole-epoch counts, as ``keras.metrics.F1Score``."""
-
-    def __init__(self, average: str | None = None, threshold: float | None = None, name: str = "f1_score", dtype=None):
-        super().__init__(average=average, beta=1.0, threshold=threshold, name=name)
-
-    def get_config(self) -> dict:
-        return {"name": self.name, "average": self.average, "threshold": self.threshold}
 
 
 # -- names --------------------------------------------------------------------------------------

@@ -2,11 +2,13 @@
 
 ``Sequential`` keeps Keras's four steps (create, add layers, ``compile``,
 ``fit``) and its methods (``evaluate``, ``predict``, ``summary``,
-``get_weights``/``set_weights``, ``save``, ...). Underneath, every epoch of
-``fit`` is one compiled program (a ``lax.scan`` over the shuffled minibatches
-with the data kept on the device; see :mod:`approx.keras._engine`),
-callbacks and metrics run on the host between epochs, and models of the same
-structure share compiled programs.
+``get_weights``/``set_weights``, ``save``, ...). This module builds the
+model (layers, shapes, weights, summary, saving); ``compile``, ``fit``,
+``evaluate`` and ``predict`` come from :class:`approx.keras._trainer.Trainer`.
+Underneath, every epoch of ``fit`` is one compiled program (a ``lax.scan``
+over the shuffled minibatches with the data kept on the device; see
+:mod:`approx.keras._engine`), callbacks and metrics run on the host between
+epochs, and models of the same structure share compiled programs.
 
 Where approx differs from Keras, on purpose (see the README):
 
@@ -24,106 +26,29 @@ Where approx differs from Keras, on purpose (see the README):
 from __future__ import annotations
 
 import math
-import numbers
-import sys
-import time
-import warnings
 from collections.abc import Iterable, Sequence
-from typing import Any
 
 import jax
 import jax.numpy as jnp
 import numpy as np
-import optax
 
-from approx.constraints import Interval
 from approx.keras import _archive, _engine
-from approx.keras import callbacks as _callbacks
+from approx.keras import activations as _activations
+from approx.keras import layers as _layers
 from approx.keras import losses as _losses
 from approx.keras import metrics as _metrics
 from approx.keras import optimizers as _optimizers
+from approx.keras._data import _check_int
+from approx.keras._progress import format_param_size
+from approx.keras._random import INIT, key_data, next_stream
 from approx.keras._subset import NotInSubsetError, missing_name, unique_name
-from approx.keras import layers as _layers
-from approx.keras.layers import (
-    FIT, INIT, PREDICT, _ASSIGNMENTS, _FUNCTIONAL, InputLayer, KerasTensor, Layer, draw_weights, host_order, key_data,
-    next_stream,
-)  # fmt: skip
+from approx.keras._trainer import OptaxOptimizer, Trainer
+from approx.keras._weights import draw_weights
+from approx.keras.layers import _FUNCTIONAL, InputLayer, KerasTensor, Layer
 
 __all__ = ["Model", "Sequential", "clone_model", "load_model", "model_from_config", "save_model"]
 
-VERBOSE = (0, 1, 2, "auto")
-
-
-def _check_int(name: str, value, minimum: int) -> int:
-    Interval(numbers.Integral, minimum).check(name, value)  # NumPy's integers too
-    return int(value)
-
-
-def _as_array(a, what: str) -> np.ndarray:
-    if a is None:
-        raise ValueError(f"{what} is missing")
-    if isinstance(a, dict) or type(a).__module__.startswith(("tensorflow", "torch")) and not hasattr(a, "__array__"):
-        raise NotInSubsetError(f"{what} must be an array (NumPy, JAX or a list); approx.keras does not read {type(a).__name__}")
-    try:
-        arr = np.asarray(a)
-    except (ValueError, TypeError) as e:
-        raise ValueError(f"{what} must be a numeric array, got {type(a).__name__} ({e})") from None
-    if arr.dtype == bool:
-        arr = arr.astype(np.float32)
-    if not (np.issubdtype(arr.dtype, np.integer) or np.issubdtype(arr.dtype, np.floating)):
-        raise ValueError(f"{what} must hold numbers, got dtype {arr.dtype}")
-    if arr.ndim == 0 or len(arr) == 0:
-        raise ValueError(f"{what} holds no samples (shape {arr.shape})")
-    out = arr.astype(np.float32, copy=False)
-    if not np.all(np.isfinite(out)):
-        bad = int(np.sum(~np.isfinite(out)))
-        raise ValueError(f"{what} contains {bad} NaN or infinite value(s) (or values too large for float32); clean the data first")
-    return out
-
-
-def _bucket(n: int) -> int:
-    """Rows a prediction program is compiled for: ``n`` rounded up to a power
-    of two (at least 32), or to whole chunks, so that calls on sets of
-    similar sizes share one program."""
-    if n > _engine.CHUNK:
-        return -(-n // _engine.CHUNK) * _engine.CHUNK
-    return max(32, 1 << (n - 1).bit_length())
-
-
-def _pad_rows(a: np.ndarray, rows: int) -> np.ndarray:
-    return a if len(a) == rows else np.concatenate([a, np.zeros((rows - len(a), *a.shape[1:]), a.dtype)])
-
-
-def _stdout_is_tty() -> bool:
-    try:
-        return sys.stdout.isatty()
-    except (AttributeError, ValueError):
-        return False
-
-
-def _format_value(value) -> str:
-    if isinstance(value, np.ndarray):
-        return "[" + " ".join(_format_value(float(v)) for v in value.ravel()) + "]"
-    return f"{value:.4f}" if abs(value) >= 1e-3 or value == 0 or not math.isfinite(value) else f"{value:.4e}"
-
-
-def _format_time(seconds: float, steps: int) -> str:
-    per = seconds / max(steps, 1)
-    per_text = f"{per * 1e3:.0f}ms/step" if per >= 1e-3 else f"{per * 1e6:.0f}us/step"
-    return f"{seconds:.0f}s" if seconds >= 1 else f"{seconds * 1e3:.0f}ms", per_text
-
-
-def _progress_line(steps: int, seconds: float, logs: dict, mode: int) -> str:
-    total, per = _format_time(seconds, steps)
-    values = " - ".join(f"{k}: {_format_value(v)}" for k, v in logs.items())
-    if mode == 1:
-        line = f"{steps}/{steps} " + "\u2501" * 20 + f" {total} {per}"
-    else:
-        line = f"{steps}/{steps} - {total} - {per}"
-    return line + (f" - {values}" if values else "")
-
-
-class Sequential(Layer):
+class Sequential(Trainer, Layer):
     """A linear stack of layers, Keras 3's ``keras.Sequential``.
 
     Args:
@@ -159,7 +84,7 @@ class Sequential(Layer):
         self.stop_training = False
         self._train_state = None
         self._state_owner = None  # (structure, transform) the train state belongs to
-        self._seen = -1  # _ASSIGNMENTS when the train state last matched the weights
+        self._seen = -1  # ASSIGNMENTS when the train state last matched the weights
         for layer in layers or ():
             self.add(layer)
 
@@ -372,365 +297,6 @@ class Sequential(Layer):
             for variable, value in zip(layer._variables, values):
                 variable._value = value
 
-    def _state_for(self, structure, transform):
-        """The training state for this structure and optimizer: kept across
-        fits (Keras keeps its optimizer's variables), rebuilt when either
-        changes, refreshed when weights were set from outside."""
-        params, model_state = structure.split(self._values())
-        owner = (structure, transform)
-        if self._train_state is None or self._state_owner != owner:
-            lr = self.optimizer._lr if self.optimizer._schedule is None else None
-            self._train_state = _engine.init_state_program(transform)(params, model_state, lr)
-            self._state_owner = owner
-        elif self._seen != _ASSIGNMENTS[0]:
-            self._train_state = self._train_state._replace(params=params, model_state=model_state)
-        self._seen = _ASSIGNMENTS[0]
-        return self._train_state
-
-    def _bind_optimizer(self) -> None:
-        def read():
-            return None if self._train_state is None else self._train_state.opt_state
-
-        def write(lr):
-            if self._train_state is not None:
-                opt_state = _optimizers.set_learning_rate(self._train_state.opt_state, lr)
-                self._train_state = self._train_state._replace(opt_state=opt_state)
-
-        self.optimizer._bind(read, write)
-
-    # -- compile -----------------------------------------------------------------------------
-    def compile(self, optimizer="rmsprop", loss=None, loss_weights=None, metrics=None, weighted_metrics=None,
-                run_eagerly=False, steps_per_execution=1, jit_compile="auto", auto_scale_loss=True, *,
-                learning_rate=None) -> None:  # fmt: skip
-        """Chooses the optimizer, the loss and the metrics.
-
-        Args:
-          optimizer: a name (``'adam'``, ``'sgd'``, ``'rmsprop'``, ``'adamw'``,
-            ``'adagrad'``; Keras's defaults) or a ``keras.optimizers``
-            object (``Adam(learning_rate=1e-3)``); an Optax transformation
-            is accepted too.
-          loss: a name (``'mse'``, ``'binary_crossentropy'``, ...), a
-            ``keras.losses`` object, or a function ``fn(y_true, y_pred)``
-            written with ``jax.numpy`` (or ``keras.ops``).
-          metrics: names (``'accuracy'``, ``'mae'``, ``'auc'``, ...),
-            ``keras.metrics`` objects, or functions ``fn(y_true, y_pred)``.
-          learning_rate: (approx) overrides a named optimizer's learning rate.
-
-        ``loss_weights`` and ``weighted_metrics`` (multi-output models) are not
-        supported; ``run_eagerly``, ``steps_per_execution`` and
-        ``jit_compile`` are accepted and ignored (every epoch is compiled).
-        Compiling again keeps the weights and restarts the optimizer.
-        """
-        if loss_weights is not None or weighted_metrics is not None:
-            raise NotInSubsetError("loss_weights and weighted_metrics (multi-output models) are not supported by approx.keras")
-        if isinstance(optimizer, optax.GradientTransformation):
-            if learning_rate is not None:
-                raise ValueError("learning_rate applies to a named optimizer, not to an Optax transformation")
-            optimizer = _OptaxOptimizer(optimizer)
-        else:
-            optimizer = _optimizers.get(optimizer)
-            if learning_rate is not None:
-                optimizer = type(optimizer).from_config({**optimizer.get_config(), "learning_rate": learning_rate})
-        self._loss_id = loss
-        self.loss = None if loss is None or (isinstance(loss, str) and loss in _losses.SHAPE_RESOLVED) else _losses.get(loss)
-        if metrics is None:
-            metrics = []
-        elif isinstance(metrics, (str, _metrics.Metric)) or callable(metrics):
-            metrics = [metrics]
-        elif isinstance(metrics, dict):
-            raise NotInSubsetError("metrics as a dict (multi-output models) are not supported by approx.keras")
-        for m in metrics:
-            _metrics.check_name(m)
-        self._metric_ids = list(metrics)
-        self.optimizer = optimizer
-        self._bind_optimizer()
-        self.compiled = True
-        self._train_state = None
-        self._state_owner = None
-        self._fit_metrics = []
-        self._compile_config = {"optimizer": optimizer, "loss": loss, "metrics": list(metrics)}
-
-    @property
-    def metrics_names(self) -> list[str]:
-        return ["loss", *(m.name if not isinstance(m, str) else m for m in (self._fit_metrics or self._metric_ids))]
-
-    def _require_compiled(self, what: str) -> None:
-        if not self.compiled:
-            raise RuntimeError(f"call model.compile(optimizer=..., loss=...) before model.{what}()")
-        if self._loss_id is None:
-            raise ValueError(f"model.{what}() needs a loss: compile the model with loss=...")
-
-    # -- data checks -------------------------------------------------------------------------------
-    def _inputs(self, x, what: str = "x") -> np.ndarray:
-        x = _as_array(x, what)
-        if x.ndim == 1:
-            x = x[:, None]  # one feature per sample, as tf.keras read 1-D inputs
-        self._ensure_built(x)
-        return x
-
-    def _loss_for(self, y: np.ndarray) -> _losses.Loss:
-        out_shape = self.output_shape
-        if self.loss is None:
-            self.loss = _losses.resolve_crossentropy(self._loss_id, (None, *y.shape[1:]), out_shape)
-        return self.loss
-
-    def _targets(self, y, n: int, what: str = "y", x_name: str = "x") -> np.ndarray:
-        y = _as_array(y, what)
-        if len(y) != n:
-            raise ValueError(f"{x_name} has {n} samples but {what} has {len(y)}; they must match")
-        out = self.output_shape
-        loss = self._loss_for(y)
-        k = out[-1]
-        if isinstance(loss, _losses.SparseCategoricalCrossentropy):
-            labels = y[..., 0] if (y.ndim == len(out) and y.shape[-1] == 1) else y
-            if labels.shape[1:] != out[1:-1]:
-                raise ValueError(
-                    f"sparse_categorical_crossentropy needs integer labels of shape {(None, *out[1:-1])}; {what} has shape "
-                    f"{(None, *y.shape[1:])} (for one-hot targets use categorical_crossentropy)"
-                )
-            if np.any(labels != np.round(labels)) or labels.min() < 0 or labels.max() > k - 1:
-                raise ValueError(
-                    f"labels out of range: {what} holds values from {labels.min():g} to {labels.max():g}, but the model "
-                    f"outputs {k} classes (integer labels 0..{k - 1})"
-                )
-            return labels
-        if y.ndim == 1 and len(out) == 2:
-            y = y[:, None]
-        if isinstance(loss, _losses.CategoricalCrossentropy) and y.shape[-1] == 1 and k > 1:
-            raise ValueError(
-                f"categorical_crossentropy needs one-hot targets of shape (None, {k}); {what} holds integer labels of "
-                f"shape {(None, *y.shape[1:])}: use loss='sparse_categorical_crossentropy', or "
-                f"keras.utils.to_categorical({what}, {k})"
-            )
-        if tuple(y.shape[1:]) != tuple(out[1:]):
-            raise ValueError(f"the model outputs shape {out}; {what} has shape {(None, *y.shape[1:])}; they must match")
-        if isinstance(loss, (_losses.BinaryCrossentropy, _losses.CategoricalCrossentropy)) and not loss.from_logits:
-            if y.min() < 0 or y.max() > 1:
-                raise ValueError(f"labels out of range: {loss.name} needs targets in [0, 1], got {y.min():g}..{y.max():g}")
-        return y
-
-    def _resolve_metrics(self, y: np.ndarray) -> list:
-        out = self.output_shape
-        metrics = [_metrics.resolve(m, (None, *y.shape[1:]), out) for m in self._metric_ids]
-        names = [m.name for m in metrics]
-        if "loss" in names or len(set(names)) != len(names):
-            raise ValueError(f"metric names must be distinct and not 'loss', got {names}; give objects distinct name=")
-        return metrics
-
-    def _metric_logs(self, metrics, y_true, y_pred, prefix: str = "") -> dict:
-        return {f"{prefix}{m.name}": m.compute(y_true, y_pred) for m in metrics}
-
-    # -- fit -----------------------------------------------------------------------------------
-    def fit(self, x=None, y=None, batch_size=None, epochs=1, verbose="auto", callbacks=None, validation_split=0.0,
-            validation_data=None, shuffle=True, class_weight=None, sample_weight=None, initial_epoch=0,
-            steps_per_epoch=None, validation_steps=None, validation_batch_size=None, validation_freq=1, *,
-            seed=None):  # fmt: skip
-        """Trains for ``epochs`` passes over ``(x, y)``; returns the ``History``.
-
-        As Keras: ``batch_size`` defaults to 32 (the last batch of an epoch
-        is smaller); ``validation_split`` holds out the *last* fraction of
-        the samples before shuffling (``validation_data=(x_val, y_val)``
-        takes precedence); ``initial_epoch`` resumes the epoch count;
-        ``validation_freq`` evaluates every that many epochs. ``verbose``:
-        0 silent, 1 (``'auto'``) a progress line per epoch, 2 one line per
-        epoch. ``seed`` (approx) fixes this fit's shuffling and dropout.
-        ``class_weight``, ``sample_weight`` and ``steps_per_epoch`` are not
-        supported. Everything is checked before anything is compiled.
-        """
-        self._require_compiled("fit")
-        for option, value in (("class_weight", class_weight), ("sample_weight", sample_weight),
-                              ("steps_per_epoch", steps_per_epoch), ("validation_steps", validation_steps)):  # fmt: skip
-            if value is not None:
-                raise NotInSubsetError(f"fit({option}=...) is not supported by approx.keras")
-        if x is None or y is None:
-            raise ValueError("fit needs training data: model.fit(x, y, ...)")
-        batch_size = 32 if batch_size is None else _check_int("batch_size", batch_size, 1)
-        epochs = _check_int("epochs", epochs, 1)
-        initial_epoch = _check_int("initial_epoch", initial_epoch, 0)
-        validation_freq = _check_int("validation_freq", validation_freq, 1)
-        if verbose not in VERBOSE or isinstance(verbose, bool):
-            raise ValueError(f"verbose must be 0, 1, 2 or 'auto', got {verbose!r}")
-        if seed is not None:
-            _check_int("seed", seed, 0)
-        if shuffle == "batch":
-            shuffle = True
-        if not isinstance(shuffle, (bool, np.bool_)):
-            raise ValueError(f"shuffle must be True or False, got {shuffle!r}")
-        Interval(float, 0, 1, closed="left").check("validation_split", validation_split)
-        callbacks = _callbacks.check_callbacks(callbacks)
-
-        x = self._inputs(x)
-        y = self._targets(y, len(x))
-        x_val = y_val = None
-        if validation_data is not None:
-            if not isinstance(validation_data, (tuple, list)) or len(validation_data) != 2:
-                raise ValueError("validation_data must be a pair (x_val, y_val) (sample weights are not supported)")
-            x_val = self._inputs(validation_data[0], "validation_data x")
-            y_val = self._targets(validation_data[1], len(x_val), "validation_data y", "validation_data x")
-        elif validation_split:
-            split_at = math.floor(len(x) * (1.0 - validation_split))
-            if split_at in (0, len(x)):
-                raise ValueError(f"validation_split={validation_split} of {len(x)} samples leaves an empty training or validation set")
-            x, x_val, y, y_val = x[:split_at], x[split_at:], y[:split_at], y[split_at:]
-        metrics = self._resolve_metrics(y)
-        self._fit_metrics = metrics
-
-        # Everything is checked: from here on, compile once and train.
-        structure = self._structure()
-        plan = _engine.plan_loss(self.loss, structure)
-        n, has_val = len(x), x_val is not None
-        transform = self.optimizer.transform
-        run = _engine.fit_program(
-            structure, transform, plan, min(batch_size, n), n, bool(shuffle), bool(metrics), len(x_val) if has_val else 0
-        )
-        state = self._state_for(structure, transform)
-        fit_path = (seed, 0, FIT, 0) if seed is not None else self._path(FIT, self._fits)
-        self._fits += 1
-        x_dev, y_dev = jax.device_put(x), jax.device_put(y)
-        xv_dev, yv_dev = (jax.device_put(x_val), jax.device_put(y_val)) if has_val else (None, None)
-
-        steps = -(-n // min(batch_size, n))
-        mode = 0 if verbose == 0 else (2 if verbose == 2 else 1)
-        history = _callbacks.History()
-        params = {"verbose": mode, "epochs": epochs, "steps": steps}
-        watchers = [history, *callbacks]
-        for cb in watchers:
-            cb.set_model(self)
-            cb.set_params(params)
-        self.history = history
-        self.stop_training = False
-        deferred = not callbacks and mode == 0 and not metrics
-        pending = []
-        for cb in watchers:
-            cb.on_train_begin()
-        self._train_state = state
-        diverged = False
-        try:
-            for epoch in range(initial_epoch, epochs):
-                for cb in callbacks:
-                    cb.on_epoch_begin(epoch, {})
-                if self._seen != _ASSIGNMENTS[0]:
-                    self._state_for(structure, transform)
-                t0 = time.perf_counter()
-                order = host_order(n, *fit_path, epoch) if shuffle else np.arange(n, dtype=np.int32)
-                step_keys = self._step_keys((*fit_path, epoch), steps, structure.random_layers)
-                state, out = run(self._train_state, x_dev, y_dev, order, step_keys, xv_dev, yv_dev)
-                self._train_state = state
-                self._write_back(structure, state.params, state.model_state)
-                if deferred:
-                    pending.append((epoch, out))
-                    history.seconds.append(time.perf_counter() - t0)
-                    continue
-                validate = has_val and (epoch + 1 - initial_epoch) % validation_freq == 0
-                host = jax.device_get({k: v for k, v in out.items() if validate or not k.startswith("val_")})
-                logs = {"loss": float(host["loss"])}
-                if metrics:  # the outputs come in the epoch's order
-                    logs |= self._metric_logs(metrics, y[order], host["outputs"])
-                if validate:
-                    logs["val_loss"] = float(host["val_loss"])
-                    if metrics:
-                        logs |= self._metric_logs(metrics, y_val, host["val_outputs"], "val_")
-                logs = dict(sorted(logs.items()))
-                history.seconds.append(time.perf_counter() - t0)
-                if mode:
-                    print(f"Epoch {epoch + 1}/{epochs}")
-                    print(_progress_line(steps, history.seconds[-1], logs, mode), flush=True)
-                for cb in watchers:
-                    cb.on_epoch_end(epoch, logs)
-                if bool(host["diverged"]):
-                    diverged = True
-                    break
-                if self.stop_training:
-                    break
-        finally:
-            self._seen = _ASSIGNMENTS[0]
-            for epoch, out in pending:
-                host = jax.device_get(out)
-                logs = {"loss": float(host["loss"])}
-                if has_val and (epoch + 1 - initial_epoch) % validation_freq == 0:
-                    logs["val_loss"] = float(host["val_loss"])
-                history.on_epoch_end(epoch, dict(sorted(logs.items())))
-                diverged = diverged or bool(host["diverged"])
-        for cb in watchers:
-            cb.on_train_end()
-        if diverged:
-            warnings.warn(
-                "the loss became NaN or infinite: training stopped, and the weights are those from the start of the "
-                "epoch in which it did (try a smaller learning rate, or scale the inputs)",
-                RuntimeWarning,
-                stacklevel=2,
-            )
-        return history
-
-    # -- evaluate / predict ---------------------------------------------------------------------
-    def evaluate(self, x=None, y=None, batch_size=None, verbose="auto", sample_weight=None, steps=None, callbacks=None,
-                 return_dict=False):  # fmt: skip
-        """The loss (``[loss, *metrics]`` with metrics, a dict with
-        ``return_dict=True``) on ``(x, y)``, computed exactly on the whole set
-        (``batch_size`` only sets the steps the progress line shows)."""
-        self._require_compiled("evaluate")
-        if sample_weight is not None or steps is not None:
-            raise NotInSubsetError("evaluate(sample_weight=..., steps=...) is not supported by approx.keras")
-        if verbose not in VERBOSE or isinstance(verbose, bool):
-            raise ValueError(f"verbose must be 0, 1, 2 or 'auto', got {verbose!r}")
-        batch_size = 32 if batch_size is None else _check_int("batch_size", batch_size, 1)
-        callbacks = _callbacks.check_callbacks(callbacks)
-        if x is None or y is None:
-            raise ValueError("evaluate needs data: model.evaluate(x, y)")
-        x = self._inputs(x)
-        y = self._targets(y, len(x))
-        metrics = self._fit_metrics or self._resolve_metrics(y)
-        structure = self._structure()
-        plan = _engine.plan_loss(self.loss, structure)
-        for cb in callbacks:
-            cb.set_model(self)
-            cb.on_test_begin()
-        t0 = time.perf_counter()
-        params, model_state = structure.split(self._values())
-        loss, outputs = jax.device_get(_engine.evaluate_program(structure, plan, len(x))(params, model_state, x, y))
-        logs = {"loss": float(loss), **self._metric_logs(metrics, y, outputs)}
-        for cb in callbacks:
-            cb.on_test_end(logs)
-        if verbose != 0:
-            steps_shown = -(-len(x) // batch_size)
-            print(_progress_line(steps_shown, time.perf_counter() - t0, dict(sorted(logs.items())), 1 if verbose != 2 else 2), flush=True)
-        if return_dict:
-            return dict(sorted(logs.items()))
-        values = [logs["loss"], *(logs[m.name] for m in metrics)]
-        return values[0] if len(values) == 1 else values
-
-    def predict(self, x, batch_size=None, verbose="auto", steps=None, callbacks=None) -> np.ndarray:
-        """The model's outputs on ``x`` as a NumPy array (computed in chunks;
-        ``batch_size`` only sets the steps the progress line shows)."""
-        if steps is not None:
-            raise NotInSubsetError("predict(steps=...) is not supported by approx.keras")
-        if verbose not in VERBOSE or isinstance(verbose, bool):
-            raise ValueError(f"verbose must be 0, 1, 2 or 'auto', got {verbose!r}")
-        batch_size = 32 if batch_size is None else _check_int("batch_size", batch_size, 1)
-        t0 = time.perf_counter()
-        out = np.asarray(self._forward(self._inputs(x)))
-        if verbose != 0:
-            print(_progress_line(-(-len(out) // batch_size), time.perf_counter() - t0, {}, 1 if verbose != 2 else 2), flush=True)
-        return out
-
-    def _forward(self, x: np.ndarray, training: bool = False):
-        structure = self._structure()
-        params, model_state = structure.split(self._values())
-        rows = _bucket(len(x))
-        program = _engine.predict_program(structure, rows, bool(training))
-        self._predictions += bool(training)
-        keys = self._step_keys(self._path(PREDICT, self._predictions), 1, structure.random_layers)[0]
-        return program(params, model_state, _pad_rows(x, rows), keys)[: len(x)]
-
-    def __call__(self, inputs, training: bool = False):
-        """The outputs as a JAX array (``training=True`` applies dropout and batch statistics)."""
-        if isinstance(inputs, KerasTensor):
-            raise NotInSubsetError(_FUNCTIONAL)
-        return self._forward(self._inputs(inputs), training)
-
-    def predict_on_batch(self, x) -> np.ndarray:
-        return self.predict(x, verbose=0)
-
     # -- summary ------------------------------------------------------------------------------------
     def summary(self, line_length=None, positions=None, print_fn=None, expand_nested=False, show_trainable=False,
                 layer_range=None) -> None:  # fmt: skip
@@ -764,8 +330,8 @@ class Sequential(Layer):
         if self.built:
             total = self.count_params()
             trained = sum(math.prod(v.shape) for v in self.trainable_weights)
-            lines += [f" Total params: {total:,} ({_bytes(total)})", f" Trainable params: {trained:,} ({_bytes(trained)})",
-                      f" Non-trainable params: {total - trained:,} ({_bytes(total - trained)})"]  # fmt: skip
+            lines += [f" Total params: {total:,} ({format_param_size(total)})", f" Trainable params: {trained:,} ({format_param_size(trained)})",
+                      f" Non-trainable params: {total - trained:,} ({format_param_size(total - trained)})"]  # fmt: skip
         else:
             lines.append(" Total params: 0 (unbuilt: the input shape is set by keras.Input, the first fit, or build())")
         (print_fn or print)("\n".join(lines))
@@ -800,39 +366,6 @@ class Sequential(Layer):
         return f"<Sequential name={self.name}, built={self.built}>"
 
 
-class _OptaxOptimizer(_optimizers.Optimizer):
-    """An Optax transformation given to ``compile`` directly (its learning rate is its own)."""
-
-    def __init__(self, transform: optax.GradientTransformation):
-        self._tx = transform
-        self._schedule, self._lr = "optax", None
-        self.options, self.weight_decay, self.name = {}, None, "optax"
-        self.clipnorm = self.clipvalue = self.global_clipnorm = None
-        self._live = self._set_live = None
-
-    @property
-    def transform(self):
-        return self._tx
-
-
-    @property
-    def learning_rate(self):
-        raise ValueError("an Optax transformation passed to compile has no learning rate approx.keras can read or set")
-
-    @learning_rate.setter
-    def learning_rate(self, value):
-        raise ValueError("an Optax transformation passed to compile has no learning rate approx.keras can read or set")
-
-
-def _bytes(params: int) -> str:
-    size = params * 4.0
-    for unit in ("B", "KB", "MB", "GB"):
-        if size < 1024 or unit == "GB":
-            return f"{size:.2f} {unit}"
-        size /= 1024
-    return ""
-
-
 def Model(*args, **kwargs):  # noqa: N802
     """``keras.Model``: only ``Sequential`` models are supported."""
     raise NotInSubsetError(_FUNCTIONAL)
@@ -856,10 +389,8 @@ def model_from_config(config: dict, custom_objects: dict | None = None) -> Seque
 
 
 def _activation(name: str, custom_objects):
-    from approx.keras import activations
-
     try:
-        return activations.deserialize(name, custom_objects)
+        return _activations.deserialize(name, custom_objects)
     except ValueError:
         raise ValueError(
             f"the saved model uses an activation {name!r} that approx.keras does not know: pass it as "
@@ -887,12 +418,12 @@ def save_model(model: Sequential, filepath, overwrite: bool = True, zipped=None)
     config = {"class_name": "Sequential", "config": model.get_config(), "build_input_shape": list(model.input_shape)}
     if model.compiled:
         config["compile_config"] = {
-            "optimizer": _optimizers.serialize(model.optimizer) if not isinstance(model.optimizer, _OptaxOptimizer) else None,
+            "optimizer": _optimizers.serialize(model.optimizer) if not isinstance(model.optimizer, OptaxOptimizer) else None,
             "loss": _losses.serialize(model.loss) if model.loss is not None else model._loss_id,
             "metrics": [_metrics.serialize(m) for m in model._metric_ids],
         }
     opt_state = None
-    if model._train_state is not None and not isinstance(model.optimizer, _OptaxOptimizer):
+    if model._train_state is not None and not isinstance(model.optimizer, OptaxOptimizer):
         opt_state = [np.asarray(a) for a in jax.tree.leaves(jax.device_get(model._train_state.opt_state))]
     _archive.write_model(filepath, config, model.get_weights(), opt_state, overwrite=overwrite)
 
@@ -906,10 +437,8 @@ def load_model(filepath, custom_objects=None, compile=True, safe_mode=True) -> S
     model.set_weights(weights)
     compiled = config.get("compile_config")
     if compile and compiled and compiled.get("optimizer") is not None:
-        from approx.keras import losses as losses_module
-
         loss = compiled["loss"]
-        loss = losses_module.deserialize(loss, custom_objects) if isinstance(loss, dict) else loss
+        loss = _losses.deserialize(loss, custom_objects) if isinstance(loss, dict) else loss
         metrics = [_metrics.deserialize(m, custom_objects) for m in compiled["metrics"]]
         model.compile(optimizer=_optimizers.get(compiled["optimizer"]), loss=loss, metrics=metrics)
         if opt_state is not None and model.loss is not None:

@@ -9,6 +9,7 @@ unchanged inside approx's compiled training step.
 
 import jax
 import jax.numpy as jnp
+import numpy as np
 
 from approx.keras import activations as _activations
 
@@ -22,7 +23,6 @@ def cast(x, dtype):
 
 
 def convert_to_numpy(x):
-    import numpy as np
 
     return np.asarray(x)
 

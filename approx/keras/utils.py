@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import random
+
 import numpy as np
 
+from approx.keras._random import set_global_seed
 from approx.keras._subset import missing_name
-from approx.keras.layers import set_global_seed
 
 __all__ = ["normalize", "set_random_seed", "to_categorical"]
 
@@ -30,8 +32,6 @@ def set_random_seed(seed: int) -> None:
     from ``seed``: the same program then gives the same numbers. NumPy's
     and Python's global generators are seeded too, as Keras does, for code
     that draws data with them."""
-    import random
-
     if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or seed < 0:
         raise ValueError(f"seed must be an integer >= 0, got {seed!r}")
     set_global_seed(int(seed))
