@@ -71,11 +71,13 @@ __all__ = [
     "read_rows",
     "read_manifest",
     "load_frame",
+    "update_manifest",
     "load_network",
     "network_path",
     "read_network",
     "saved_networks",
     "write_network",
+    "write_rows",
     "package_versions",
     "git_revision",
 ]
@@ -193,6 +195,14 @@ def append_rows(path: str | Path, columns: Sequence[str], rows: Sequence[Mapping
             os.close(fd)
 
 
+def write_rows(path: str | Path, columns: Sequence[str], rows: Iterable[Mapping[str, Any]]) -> None:
+    """Replaces ``path`` with a CSV of ``columns`` (header first) and ``rows``,
+    atomically and durably (:func:`atomic_write`), with Ctrl-C held until done."""
+    data = (",".join(columns) + "\n").encode() + _encode_rows(columns, rows)
+    with deferred_interrupt():
+        _atomic_write(Path(path), data)
+
+
 def atomic_write(path: str | Path, data: bytes) -> None:
     """Replaces ``path`` with ``data`` atomically (temporary file, fsync, rename)."""
     _atomic_write(Path(path), data)
@@ -287,6 +297,22 @@ def read_manifest(directory: str | Path) -> dict[str, Any] | None:
         return json.loads(path.read_text())
     except (json.JSONDecodeError, UnicodeDecodeError):
         raise RunDirError(f"{path} is not valid JSON; move it away or choose another --out") from None
+
+
+def update_manifest(directory: str | Path, **fields: Any) -> None:
+    """Adds ``fields`` to the manifest of the run directory ``directory``
+    (replaced atomically, Ctrl-C held until done)."""
+    manifest = read_manifest(directory)
+    if manifest is None:
+        raise RunDirError(f"{str(directory)!r} has no manifest.json to update")
+    manifest.update(fields)
+    _write_manifest(Path(directory) / "manifest.json", manifest)
+
+
+def _write_manifest(path: Path, manifest: Mapping[str, Any]) -> None:
+    data = (json.dumps(manifest, indent=2, default=str) + "\n").encode()
+    with deferred_interrupt():
+        _atomic_write(path, data)
 
 
 def load_frame(directory_or_csv: str | Path):
@@ -585,6 +611,7 @@ class RunDirectory:
         *,
         kind: str,
         neutral_keys: Iterable[str] = (),
+        csv_name: str = "results.csv",
     ):
         self.path = Path(path)
         self.columns = tuple(columns)
@@ -592,7 +619,7 @@ class RunDirectory:
         self.config = dict(config)
         self.kind = kind
         self.neutral_keys = frozenset(neutral_keys)
-        self.csv_path = self.path / "results.csv"
+        self.csv_path = self.path / csv_name
         self.manifest_path = self.path / "manifest.json"
         self.manifest: dict[str, Any] = {}
         self.resumed = False  # set by open: True when it continued an earlier run
@@ -639,6 +666,16 @@ class RunDirectory:
         if not self.csv_path.exists() or self.csv_path.stat().st_size == 0:
             _atomic_write(self.csv_path, (",".join(self.columns) + "\n").encode())
         return done
+
+    def finished_manifest(self) -> dict[str, Any] | None:
+        """The manifest of a finished run of this same experiment in the
+        directory (``RunDirError`` when it holds another kind or config), or
+        ``None``; the directory is left untouched."""
+        existing = read_manifest(self.path) if self.path.is_dir() else None
+        if existing is None or not existing.get("finished") or not self.csv_path.exists():
+            return None
+        self._check_same(existing)
+        return existing
 
     def _header(self) -> list[str] | None:
         with self.csv_path.open() as f:
@@ -712,9 +749,7 @@ class RunDirectory:
         self._write_manifest()
 
     def _write_manifest(self) -> None:
-        data = (json.dumps(self.manifest, indent=2, default=str) + "\n").encode()
-        with deferred_interrupt():
-            _atomic_write(self.manifest_path, data)
+        _write_manifest(self.manifest_path, self.manifest)
 
     def rows(self) -> list[dict[str, str]]:
         return read_rows(self.csv_path)
