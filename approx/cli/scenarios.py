@@ -18,6 +18,8 @@ META_KEYS = ("kind", "out", "description", "lang")
 def _run(args, data: dict) -> int:
     from approx.cli.app import CLIError, _setup_jax
     from approx.experiments.scenarios import config_for, format_metrics, run_scenario
+    from approx.plots.scenarios import plot_scenario
+    from approx.plots.style import LANGS
 
     kind = data["kind"]
     settings = {k: v for k, v in data.items() if k not in META_KEYS}
@@ -28,13 +30,16 @@ def _run(args, data: dict) -> int:
     out = Path(args.out or data.get("out") or Path("runs") / f"{kind}-{datetime.now().strftime('%Y%m%d-%H%M%S')}")
     lang = args.lang or data.get("lang", "en")
     _setup_jax(args)
-    outcome = run_scenario(kind, config, out, lang=lang, resume=args.resume, description=data.get("description", ""))
+    if lang not in LANGS:
+        raise CLIError(f"unknown language {lang!r}; valid: {', '.join(LANGS)}")
+    outcome = run_scenario(kind, config, out, resume=args.resume, description=data.get("description", ""))
     if outcome.already_complete:
         print(f"{kind} run in {out} is already complete")
+    figures = outcome.figures if outcome.already_complete else plot_scenario(outcome, lang=lang)
     print(format_metrics(outcome.metrics))
     print(f"metrics: {out / 'metrics.csv'}")
     print(f"history: {out / 'history.csv'}")
-    for path in outcome.figures:
+    for path in figures:
         print(f"figure: {path}")
     if not outcome.already_complete:
         print(f"time: {outcome.seconds:.1f} s")
