@@ -34,7 +34,7 @@ from jax.experimental import multihost_utils
 from jax.sharding import NamedSharding, PartitionSpec
 
 from approx.errors import InputError, input_errors
-from approx.results import encode_rows
+from approx.durable import encode_rows
 
 __all__ = [
     "DistributedError",
