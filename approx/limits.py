@@ -384,11 +384,11 @@ def fmnist_footprint(
     p = _mlp_params(px, width, depth, _FMNIST_CLASSES)
     return Footprint(
         (
-            Part(f"the data ({n} training and {t} test images)", data, ("subset",)),
+            Part(f"the data ({n} training and {t} test images)", data, ("train_subset",)),
             Part(
                 f"the parameters and {c.optimizer} state ({members} x {p} parameters of width {width})",
                 params,
-                ("widths", "depth", "seeds"),
+                ("widths", "depths", "seeds"),
             ),
             Part(
                 f"the activations ({members} x batch {batch} x width {width})", acts, ("widths", "batch_size", "seeds")
@@ -404,7 +404,7 @@ def _check_runs(counts: Sequence[tuple[int, str]], kind: str) -> None:
         detail = " x ".join(f"{v} {name if v != 1 else name.rstrip('s')}" for v, name in counts)
         raise LimitError(
             f"the {kind} has {total} runs ({detail}); approx runs at most {MAX_RUNS} in one command: "
-            "split it over several --out folders"
+            "split it over several output directories"
         )
 
 
@@ -414,7 +414,7 @@ def _check_memory(footprint: Footprint, kind: str, budgets: Sequence[Budget | No
         if budget is None or need <= budget.bytes:
             continue
         part = footprint.largest()
-        settings = " or ".join(f"--{s.replace('_', '-')}" for s in part.settings)
+        settings = " or ".join(part.settings)
         raise LimitError(
             f"this {kind} needs about {format_bytes(need)} of memory, more than the {format_bytes(budget.bytes)} "
             f"available ({budget.source}); the largest part, {format_bytes(part.bytes)}, is {part.what}: "
@@ -445,7 +445,7 @@ def check_fmnist(
     steps = fmnist_steps(config, n_train)
     if steps > INT32_MAX:
         raise LimitError(
-            f"--epochs {config.epochs} at --batch-size {config.batch_size} is {steps} optimiser steps; "
+            f"epochs {config.epochs} at batch_size {config.batch_size} is {steps} optimiser steps; "
             f"the step counter is an int32 (at most {INT32_MAX})"
         )
     devices, _, device = _backend(devices, None)

@@ -43,20 +43,20 @@ def _refused(argv, tmp_path, capsys) -> str:
 @pytest.mark.parametrize(
     "argv, fragments",
     [
-        (["sweep", "--widths", "10000000"], ["--widths", "TB", "8.0 GB available (APPROX_MEMORY_LIMIT=8G)"]),
-        (["sweep", "--dim", "100000"], ["--dim", "GB of memory", "8.0 GB available"]),
-        (["sweep", "--train-points", "1000000000"], ["--train-points", "1000000000 train_points", "8.0 GB available"]),
+        (["sweep", "--widths", "10000000"], ["reduce widths", "TB", "8.0 GB available (APPROX_MEMORY_LIMIT=8G)"]),
+        (["sweep", "--dim", "100000"], ["or dim or", "GB of memory", "8.0 GB available"]),
+        (["sweep", "--train-points", "1000000000"], ["or train_points", "1000000000 train_points", "8.0 GB available"]),
         (["sweep", "--steps", "1000000000000"], ["steps must be an integer in 1..2147483647", "1000000000000"]),
         (["sweep", "--seeds", "100000000"], ["900000000 runs", "100000000 seeds", "at most 1000000"]),
         (["sweep", "--widths", "3000000000"], ["widths must be integers in 1..2147483647", "3000000000"]),
-        (["sweep", "--dim", "2", "--widths", "200000"], ["measuring", "--widths"]),
-        (["sweep", "--batch-size", "2000000000"], ["--train-points", "2000000000 train_points"]),
-        (["fmnist", "--widths", "100000000"], ["--widths", "TB", "8.0 GB available"]),
+        (["sweep", "--dim", "2", "--widths", "200000"], ["measuring", "reduce widths or test_points"]),
+        (["sweep", "--batch-size", "2000000000"], ["or train_points", "2000000000 train_points"]),
+        (["fmnist", "--widths", "100000000"], ["reduce widths", "TB", "8.0 GB available"]),
         (
             ["fmnist", "--epochs", "2000000000"],
-            ["--epochs 2000000000", "optimiser steps", "int32 (at most 2147483647)"],
+            ["epochs 2000000000 at batch_size 128", "optimiser steps", "int32 (at most 2147483647)"],
         ),
-        (["fmnist", "--seeds", "40000"], ["--seeds", "parameters and adam state (40000 x"]),
+        (["fmnist", "--seeds", "40000"], ["or seeds", "parameters and adam state (40000 x"]),
         (["fmnist", "--widths", "1,2,4", "--seeds", "400000"], ["1200000 runs"]),
     ],
 )
