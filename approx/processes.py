@@ -33,8 +33,8 @@ import numpy as np
 from jax.experimental import multihost_utils
 from jax.sharding import NamedSharding, PartitionSpec
 
-from approx.errors import InputError, input_errors
 from approx.durable import encode_rows
+from approx.errors import InputError, input_errors
 
 __all__ = [
     "DistributedError",

@@ -52,7 +52,6 @@ from approx.networks import (
     write_network,
 )
 
-
 __all__ = [
     "NETWORK_ACTIVATIONS",
     "NETWORK_FORMAT_VERSION",

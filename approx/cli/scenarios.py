@@ -1,13 +1,18 @@
 """``approx run experiments/{binary,multiclass,regression}.toml``: the course scenarios.
 
 Registers one run kind per scenario of :mod:`approx.experiments.scenarios`; the handler
-only parses, calls :func:`approx.experiments.scenarios.run_scenario` and prints.
+only parses, calls :func:`approx.experiments.scenarios.run_scenario`, draws with
+:func:`approx.plots.scenarios.plot_scenario` and prints.
 """
 
 from __future__ import annotations
 
 from datetime import datetime
 from pathlib import Path
+
+from approx.experiments.scenarios import config_for, format_metrics, run_scenario
+from approx.plots.scenarios import plot_scenario
+from approx.plots.style import LANGS
 
 __all__ = ["register"]
 
@@ -17,9 +22,6 @@ META_KEYS = ("kind", "out", "description", "lang")
 
 def _run(args, data: dict) -> int:
     from approx.cli.app import CLIError, _setup_jax
-    from approx.experiments.scenarios import config_for, format_metrics, run_scenario
-    from approx.plots.scenarios import plot_scenario
-    from approx.plots.style import LANGS
 
     kind = data["kind"]
     settings = {k: v for k, v in data.items() if k not in META_KEYS}

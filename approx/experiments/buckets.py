@@ -43,7 +43,7 @@ from approx.train import TrainConfig, make_run_fn, mean_squared_error
 __all__ = ["BucketResult", "InitialParams", "initial_params", "run_bucket", "train_bucket"]
 
 
-def _build_model(config: SweepConfig, depth: int, width: int, key, active: int | None = None) -> MLP:
+def _bucket_mlp(config: SweepConfig, depth: int, width: int, key, active: int | None = None) -> MLP:
     return MLP(
         config.dim,
         [width] * depth,
@@ -67,7 +67,7 @@ def _init_fn(config: SweepConfig, depth: int, width: int):
 
     def one(seed, active):
         key = jax.random.fold_in(jax.random.fold_in(jax.random.key(seed), depth), active)
-        params = nnx.state(_build_model(config, depth, width, key, active))
+        params = nnx.state(_bucket_mlp(config, depth, width, key, active))
         return params, jax.random.fold_in(key, 1)
 
     jitted = jax.jit(jax.vmap(one))
@@ -86,7 +86,7 @@ def _init_fn(config: SweepConfig, depth: int, width: int):
 
 
 def _graphdef(config: SweepConfig, depth: int, width: int):
-    return nnx.graphdef(nnx.eval_shape(lambda: _build_model(config, depth, width, jax.random.key(0))))
+    return nnx.graphdef(nnx.eval_shape(lambda: _bucket_mlp(config, depth, width, jax.random.key(0))))
 
 
 def _train_config(config: SweepConfig) -> TrainConfig:
@@ -143,7 +143,7 @@ def initial_params(config: SweepConfig, depth: int, width: int, runs: Sequence[R
 
 
 def _structure(config: SweepConfig, depth: int, width: int):
-    return nnx.state(nnx.eval_shape(lambda: _build_model(config, depth, width, jax.random.key(0))))
+    return nnx.state(nnx.eval_shape(lambda: _bucket_mlp(config, depth, width, jax.random.key(0))))
 
 
 def _slice_to(params, structure):

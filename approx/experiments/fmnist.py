@@ -200,7 +200,7 @@ def run_fmnist(
                 f"{tag}: {len(seeds)} seed(s), compile {result.compile_seconds:.1f} s, "
                 f"train {train_s:.1f} s, evaluate {test_s:.1f} s"
             )
-    return _finish(loop, out, seconds, t_start)
+    return _finish_fmnist(loop, out, seconds, t_start)
 
 
 def _by_width(runs: Sequence[Run]) -> list[tuple[int, int, list[int]]]:
@@ -245,7 +245,7 @@ def _program_entry(result: FMNISTResult) -> dict:
     }  # fmt: skip
 
 
-def _finish(loop: RunLoop, out: Path, seconds: dict[str, float], t_start: float) -> FMNISTOutcome:
+def _finish_fmnist(loop: RunLoop, out: Path, seconds: dict[str, float], t_start: float) -> FMNISTOutcome:
     """The outcome from every row of the directory; the manifest completed."""
     all_rows = loop.store.rows()
     outcome = FMNISTOutcome(

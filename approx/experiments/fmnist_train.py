@@ -35,7 +35,7 @@ from approx.models import INIT_COMPILER_OPTIONS, MLP
 from approx.train import ensemble_vmap, epoch_batches, init_train_state, make_apply, make_epoch_fn, make_optimizer
 
 __all__ = [
-    "HISTORY_NAMES", "FMNISTResult", "Metrics", "Program", "compile_program", "cross_entropy", "make_program",
+    "HISTORY_NAMES", "FMNISTResult", "EvalMetrics", "Program", "compile_program", "cross_entropy", "make_program",
     "train_fmnist",
 ]  # fmt: skip
 
@@ -57,7 +57,7 @@ def cross_entropy(labels: jax.Array, logits: jax.Array, label_smoothing: float =
     return jnp.mean(optax.softmax_cross_entropy(logits, target))
 
 
-class Metrics(NamedTuple):
+class EvalMetrics(NamedTuple):
     """Per ensemble member after an epoch's evaluation (each ``(E,)``, predictions ``(E, m)``)."""
 
     train_loss: jax.Array  # cross-entropy on the training evaluation subset
@@ -76,7 +76,7 @@ class Program(NamedTuple):
     training (``epoch`` an int32 scalar array; ``batch_loss`` ``(E,)`` the
     mean of the epoch's finite batch losses). The input ``states`` are
     donated: their buffers become the output's, and they cannot be read after.
-    ``evaluate(params, data) -> Metrics``: the training subset and the test set.
+    ``evaluate(params, data) -> EvalMetrics``: the training subset and the test set.
     Training and evaluation are separate programs so that each is timed on
     its own; both are compiled ahead of the first epoch
     (``train.lower(...).compile()``).
@@ -151,7 +151,7 @@ def _program(
         loss, correct, preds = ensemble_vmap(evaluate_one, (0, None, None, None))(
             params, data.x_eval, data.y_eval, data.w_eval
         )
-        return Metrics(loss[:, 0], correct[:, 0], loss[:, 1], correct[:, 1], preds)
+        return EvalMetrics(loss[:, 0], correct[:, 0], loss[:, 1], correct[:, 1], preds)
 
     return Program(graphdef, jax.jit(jax.vmap(init_one)), jax.jit(train, donate_argnums=0), jax.jit(evaluate), n_batches)
 
@@ -295,7 +295,7 @@ def train_fmnist(
     return FMNISTResult(depth, width, seeds, params, history, predictions, diverged, compile_s, train_s, eval_s, c.parts)
 
 
-def _epoch_values(data: FMNISTData, n: int, batch_loss, diverged, metrics: Metrics) -> tuple[dict, np.ndarray]:
+def _epoch_values(data: FMNISTData, n: int, batch_loss, diverged, metrics: EvalMetrics) -> tuple[dict, np.ndarray]:
     """The epoch's metrics of the first ``n`` members, read from the device
     in one host read; and which members have diverged."""
     fields = (metrics.train_loss, metrics.train_correct, metrics.test_loss, metrics.test_correct)

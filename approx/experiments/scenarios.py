@@ -46,15 +46,15 @@ import numpy as np
 
 from approx.config import ConfigError, config_from_mapping
 from approx.experiments.runloop import environment
-from approx.metrics import confusion_matrix
-from approx.models import ACTIVATIONS
-from approx.results import RunDirectory, write_rows
-from approx.targets import TARGET_NAMES, make_target
 from approx.keras import Sequential
 from approx.keras import metrics as _keras_metrics
 from approx.keras import optimizers as _optimizers
 from approx.keras.layers import Dense
 from approx.keras.utils import to_categorical
+from approx.metrics import confusion_matrix
+from approx.models import ACTIVATIONS
+from approx.results import RunDirectory, write_rows
+from approx.targets import TARGET_NAMES, make_target
 
 __all__ = [
     "KINDS",
@@ -353,7 +353,7 @@ def format_metrics(rows: Sequence[Mapping[str, Any]]) -> str:
 
 
 # -- running -----------------------------------------------------------------------------
-def _build_model(config, outputs: int, output_activation: str) -> Sequential:
+def _build_sequential(config, outputs: int, output_activation: str) -> Sequential:
     layers = [Dense(config.units, activation=config.activation) for _ in range(config.layers)]
     return Sequential([*layers, Dense(outputs, activation=output_activation)], seed=config.seed)
 
@@ -428,7 +428,7 @@ def _train_val(config, x, y) -> dict[str, tuple[np.ndarray, np.ndarray]]:
 def _run_binary(config: BinaryConfig) -> ScenarioFit:
     (x, labels), (x_test, labels_test) = _classification_data(config, jax.random.key(config.seed))
     x, y, x_test, y_test = (np.asarray(a, np.float32) for a in (x, labels, x_test, labels_test))
-    model = _build_model(config, 1, "sigmoid")
+    model = _build_sequential(config, 1, "sigmoid")
     model.compile(
         optimizer=_optimizer(config.optimizer, config.lr), loss="binary_crossentropy",
         metrics=["accuracy", "precision", "recall", _keras_metrics.F1Score(average="micro", threshold=0.5, name="f1"), "auc"],
@@ -444,7 +444,7 @@ def _run_multiclass(config: MulticlassConfig) -> ScenarioFit:
     x, x_test = np.asarray(x, np.float32), np.asarray(x_test, np.float32)
     labels, labels_test = np.asarray(labels), np.asarray(labels_test)
     y, y_test = to_categorical(labels, config.classes), to_categorical(labels_test, config.classes)
-    model = _build_model(config, config.classes, "softmax")
+    model = _build_sequential(config, config.classes, "softmax")
     model.compile(
         optimizer=_optimizer(config.optimizer, config.lr), loss="categorical_crossentropy",
         metrics=["accuracy", _keras_metrics.F1Score(average="macro", name="f1")],
@@ -470,7 +470,7 @@ def _run_regression(config: RegressionConfig) -> ScenarioFit:
         (x[: config.n_samples], y[: config.n_samples]),
         (x[config.n_samples :], y[config.n_samples :]),
     )
-    model = _build_model(config, 1, "linear")
+    model = _build_sequential(config, 1, "linear")
     model.compile(optimizer=_optimizer(config.optimizer, config.lr), loss="mse", metrics=["mae"])
     history = _fit(model, config, x, y)
     rows = _split_rows(model, {**_train_val(config, x, y), "test": (x_test, y_test)})

@@ -120,7 +120,7 @@ def run_sweep(
             compile_s += result.compile_seconds
             run_s += result.run_seconds
             loop.report(_bucket_line(i, len(buckets), bucket, result))
-    return _finish(loop, out_dir, compile_s, run_s, time.perf_counter() - t_start)
+    return _finish_sweep(loop, out_dir, compile_s, run_s, time.perf_counter() - t_start)
 
 
 def _accelerator() -> bool:
@@ -158,7 +158,7 @@ def _bucket_line(i: int, count: int, bucket: Bucket, result) -> str:
     )
 
 
-def _finish(loop: RunLoop, out_dir, compile_s: float, run_s: float, wall_s: float) -> SweepOutcome:
+def _finish_sweep(loop: RunLoop, out_dir, compile_s: float, run_s: float, wall_s: float) -> SweepOutcome:
     """The outcome from every row of the directory; the manifest completed."""
     all_rows = loop.store.rows()
     outcome = SweepOutcome(
