@@ -22,6 +22,11 @@ default): the bucket's program returns the trained parameters with the
 errors, in the same single host read, and each run's are cut back to its true
 width and saved in ``networks/`` before its row is appended (see
 :mod:`approx.results`; :func:`approx.results.load_network` reads them back).
+
+The pieces live apart: the grouping rules in :mod:`approx.plan`, the points in
+:mod:`approx.experiments.sweep_data`, a bucket's compiled program, rows and
+networks in :mod:`approx.experiments.buckets`, and the run directory, resume
+and Ctrl-C in :mod:`approx.experiments.runloop`; this module runs them.
 """
 
 from __future__ import annotations
