@@ -5,14 +5,8 @@ Fashion-MNIST, trained by compiled JAX loops, with width sweeps, error
 measures and lecture figures. Cybenko (1989), Hornik (1991), Barron (1993).
 """
 
-import os as _os
-
-# JAX's CPU linear algebra (the least-squares readout's SVD) calls LAPACK
-# through OpenBLAS, whose worker threads spin while XLA's own threads run and
-# make a batch of small SVDs erratically slow (up to hundreds of times). The
-# matrices are small, so one thread is best; a value the user has set is kept.
-OPENBLAS_THREADS_SET_BY_APPROX = "OPENBLAS_NUM_THREADS" not in _os.environ
-_os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
+# Before jax loads: OpenBLAS runs on one thread unless the user chose (see approx.threads).
+from approx.threads import OPENBLAS_THREADS_SET_BY_APPROX  # noqa: E402, I001
 
 from approx.config import ConfigError, FMNISTConfig, SweepConfig
 from approx.models import MLP, count_params

@@ -19,7 +19,7 @@ with one line that names the setting, the estimate and the limit
   budget instead.
 
 The estimates count the arrays of the largest compiled group at once, with
-the same grouping the sweep uses (:func:`approx.experiments.sweep.plan_buckets`), and are
+the same grouping the sweep uses (:func:`approx.plan.plan_buckets`), and are
 checked against XLA's own memory analysis of the compiled programs in
 ``tests/test_limits.py`` (never below it, at most a few times above). They
 leave out XLA's compiler and runtime (a few hundred MB), so a run just under
@@ -32,10 +32,13 @@ import math
 import os
 import re
 from dataclasses import dataclass
-from typing import Sequence
+from typing import NamedTuple, Sequence
+
+import jax
 
 from approx.errors import LimitError
-from approx.snapshots import SNAPSHOT_FLOATS_PER_PASS
+from approx.plan import INIT_ALL_LIMIT, Run, members_per_call, plan_buckets, small_width
+from approx.snapshots import PLOT_POINTS_1D, PLOT_POINTS_SLICE, PLOT_SIDE_2D, SNAPSHOT_FLOATS_PER_PASS
 
 __all__ = [
     "INT32_MAX",
@@ -53,8 +56,8 @@ __all__ = [
 
 INT32_MAX = 2**31 - 1
 # Runs in one sweep or Fashion-MNIST command: 10^6 rows is about 200 MB of
-# CSV and, at 28 ms a run on two CPU cores, eight hours. Beyond it the plan
-# itself (a Python object per run) takes minutes before anything starts.
+# CSV and hours of training even for the smallest networks. Beyond it the
+# plan itself (a Python object per run) takes minutes before anything starts.
 MAX_RUNS = 1_000_000
 _ENV = "APPROX_MEMORY_LIMIT"
 
@@ -167,8 +170,6 @@ def memory_budget() -> Budget:
 def device_budget() -> Budget | None:
     """The first local accelerator's memory, or None on a CPU (whose memory
     is the host's) or when the device does not say."""
-    import jax
-
     device = jax.local_devices()[0]
     if device.platform == "cpu":
         return None
@@ -230,113 +231,115 @@ def _sup_count(dim: int) -> int:
     return {1: 16385, 2: 257**2}.get(dim, 2 * 4096)
 
 
+class _Group(NamedTuple):
+    """Bytes one compiled group of a sweep holds (per call of its program),
+    and its shape."""
+
+    acts: float  # training activations
+    params: float  # parameters and optimiser state
+    measure: float  # measuring the errors
+    snapshots: float  # the snapshots' kept arrays and their forward passes
+    per_call: int
+    width: int
+    depth: int
+
+    @property
+    def program(self) -> float:
+        return self.acts + self.params + self.measure
+
+
+def _sweep_group(c, depth: int, width: int, members: int, *, devices: int, accelerator: bool) -> _Group:
+    """A group of ``members`` runs padded to ``width``, split into calls as
+    :func:`approx.plan.members_per_call` splits it."""
+    fb = 8 if c.x64 else 4
+    n, d = c.train_points, c.dim
+    batch = max(n, c.batch_size or n)
+    m_s = _held_out_count(c.test_points, d) + _sup_count(d)
+    per_call = members_per_call(members, width, n, devices, accelerator=accelerator)
+    p = _mlp_params(d, width, depth, 1)
+    snapshots = 0.0
+    if c.snapshot_count:
+        # The kept arrays (on the device and in the host read), and the
+        # forward passes on the plotting points after the loop, several
+        # snapshots at a time (approx.train._run_in_chunks).
+        count, points = c.snapshot_count, _plot_count(d)
+        kept = 2.0 * members * (count + 1) * (points + p) * fb
+        at_once = max(1, min(count + 1, SNAPSHOT_FLOATS_PER_PASS // (points * width)))
+        snapshots = kept + per_call * 3.0 * (at_once + 1) * points * width * depth * fb
+    return _Group(
+        acts=per_call * 3.0 * batch * width * depth * fb,
+        params=per_call * (_OPT_STATE[c.optimizer] + _STEP_COPIES) * p * fb,
+        measure=1.5 * m_s * width * depth * fb + m_s * d * fb,
+        snapshots=snapshots, per_call=per_call, width=width, depth=depth,
+    )  # fmt: skip
+
+
+def _sweep_depth(c, depth: int, *, devices: int, accelerator: bool) -> tuple[list[_Group], float]:
+    """The groups of one depth, and the bytes of its initial parameters:
+    drawn once for the depth and kept for the sweep when small enough, else
+    per group (:data:`approx.plan.INIT_ALL_LIMIT`)."""
+    # One run per width and seed 0 plans the groups; every group holds all seeds of its widths.
+    plan = plan_buckets([Run(depth, w, 0) for w in c.widths], c.bucket_ratio, 0, small_width(accelerator))
+    groups, total_members, bucket_init = [], 0, 0
+    for bucket in plan:
+        members = len(bucket.runs) * c.seeds
+        if c.max_bucket_runs > 0:
+            members = min(members, c.max_bucket_runs)
+        members += (-members) % devices
+        total_members += members
+        bucket_init = max(bucket_init, members * _mlp_params(c.dim, bucket.width, depth, 1))
+        groups.append(_sweep_group(c, depth, bucket.width, members, devices=devices, accelerator=accelerator))
+    p_all = _mlp_params(c.dim, max(b.width for b in plan), depth, 1) * total_members
+    return groups, 2 * (p_all if p_all <= INIT_ALL_LIMIT else bucket_init) * (8 if c.x64 else 4)
+
+
 def sweep_footprint(config, *, devices: int = 1, accelerator: bool = False) -> Footprint:
     """Peak memory of a sweep: its data, every depth's initial parameters
     (held for the whole sweep) and the largest compiled group's training and
-    measuring, grouped as :func:`approx.experiments.sweep.run_sweep` groups them on
-    ``devices`` devices of a CPU (``accelerator=False``) or an accelerator.
+    measuring, grouped as :mod:`approx.plan` groups them on ``devices``
+    devices of a CPU (``accelerator=False``) or an accelerator.
 
     ``config`` is a :class:`~approx.config.SweepConfig`; its run count must
     be at most :data:`MAX_RUNS` (:func:`check_sweep` checks that first).
     """
-    from approx.experiments import sweep as S  # the sweep's own grouping rules
-
     c = config
-    fb = 8 if c.x64 else 4
     n, d = c.train_points, c.dim
-    batch = max(n, c.batch_size or n)
-    m = _held_out_count(c.test_points, d)
-    s = _sup_count(d)
+    m, s = _held_out_count(c.test_points, d), _sup_count(d)
     # Points and targets, built by one program (random bits and outputs
     # alive together: twice the arrays kept).
-    data = 2 * ((n + m) * (d + 1) + s * d) * fb
-    state = _OPT_STATE[c.optimizer] + _STEP_COPIES
-    small = S.ACCELERATOR_SMALL_WIDTH if accelerator else S.SMALL_WIDTH
-    inits = 0.0
-    snapshots = 0.0  # the largest group's snapshots
-    count = c.snapshot_count
-    points = _plot_count(d)
-    worst = (0.0, 0.0, 0.0, 0, 0, 0)  # program bytes: activations, parameters, measuring; members, width, depth
+    data = 2 * ((n + m) * (d + 1) + s * d) * (8 if c.x64 else 4)
+    groups, inits = [], 0.0
     for depth in c.depths:
-        # One run per width and seed 0 plans the groups; every group holds all seeds of its widths.
-        plan = S.plan_buckets([S.Run(depth, w, 0) for w in c.widths], c.bucket_ratio, 0, small)
-        total_members, bucket_init = 0, 0
-        for bucket in plan:
-            members = len(bucket.runs) * c.seeds
-            if c.max_bucket_runs > 0:
-                members = min(members, c.max_bucket_runs)
-            members += (-members) % devices
-            total_members += members
-            per_call = members if accelerator else _cpu_members_per_call(members, bucket.width, n, devices)
-            p = _mlp_params(d, bucket.width, depth, 1)
-            bucket_init = max(bucket_init, members * p)
-            if count:
-                # The kept arrays (on the device and in the host read), and the
-                # forward passes on the plotting points after the loop, several
-                # snapshots at a time (approx.train._run_in_chunks).
-                kept = 2.0 * members * (count + 1) * (points + p) * fb
-                at_once = max(1, min(count + 1, SNAPSHOT_FLOATS_PER_PASS // (points * bucket.width)))
-                snapshots = max(snapshots, kept + per_call * 3.0 * (at_once + 1) * points * bucket.width * depth * fb)
-            acts = per_call * 3.0 * batch * bucket.width * depth * fb
-            params = per_call * state * p * fb
-            measure = 1.5 * (m + s) * bucket.width * depth * fb + (m + s) * d * fb
-            if acts + params + measure > sum(worst[:3]):
-                worst = (acts, params, measure, per_call, bucket.width, depth)
-        widest = max(b.width for b in plan)
-        p_all = _mlp_params(d, widest, depth, 1) * total_members
-        # Drawn once per depth and kept for the sweep when small enough, else per group.
-        inits += 2 * (p_all if p_all <= S._INIT_ALL_LIMIT else bucket_init) * fb
-    acts, params, measure, per_call, width, depth = worst
-    at_once = f"{per_call} network{'s' if per_call != 1 else ''} of width {width} x {batch} train_points"
-    return Footprint(
-        (
-            Part(
-                f"the data ({n} train_points and {m} test points in dim {d})",
-                data,
-                ("train_points", "test_points", "dim"),
-            ),
-            Part(
-                f"the initial parameters ({len(c.widths)} widths x {c.seeds} seeds in dim {d})",
-                inits,
-                ("widths", "seeds", "dim"),
-            ),
-            Part(
-                f"the training activations ({at_once}" + (f", depth {depth})" if depth > 1 else ")"),
-                acts,
-                ("widths", "train_points", "seeds"),
-            ),
-            Part(
-                f"the parameters and {c.optimizer} state ({per_call} x {_mlp_params(d, width, depth, 1)} parameters)",
-                params,
-                ("widths", "dim", "seeds"),
-            ),
-            Part(f"measuring ({m + s} points x width {width})", measure, ("widths", "test_points", "dim")),
-            Part(
-                f"the training snapshots ({count} + 1 of each network's parameters and fit on {points} points)",
-                snapshots,
-                ("snapshots", "widths", "dim", "seeds"),
-            ),
-        )
-    )
+        mine, init = _sweep_depth(c, depth, devices=devices, accelerator=accelerator)
+        groups += mine
+        inits += init
+    worst = _Group(0.0, 0.0, 0.0, 0.0, 0, 0, 0)
+    for group in groups:
+        if group.program > worst.program:
+            worst = group
+    snapshots = max([0.0] + [g.snapshots for g in groups])
+    batch = max(n, c.batch_size or n)
+    at_once = f"{worst.per_call} network{'s' if worst.per_call != 1 else ''} of width {worst.width} x {batch} train_points"
+    p = _mlp_params(d, worst.width, worst.depth, 1)
+    return Footprint((
+        Part(f"the data ({n} train_points and {m} test points in dim {d})", data, ("train_points", "test_points", "dim")),
+        Part(f"the initial parameters ({len(c.widths)} widths x {c.seeds} seeds in dim {d})", inits, ("widths", "seeds", "dim")),
+        Part(
+            f"the training activations ({at_once}" + (f", depth {worst.depth})" if worst.depth > 1 else ")"),
+            worst.acts, ("widths", "train_points", "seeds"),
+        ),
+        Part(f"the parameters and {c.optimizer} state ({worst.per_call} x {p} parameters)", worst.params, ("widths", "dim", "seeds")),
+        Part(f"measuring ({m + s} points x width {worst.width})", worst.measure, ("widths", "test_points", "dim")),
+        Part(
+            f"the training snapshots ({c.snapshot_count} + 1 of each network's parameters and fit on {_plot_count(d)} points)",
+            snapshots, ("snapshots", "widths", "dim", "seeds"),
+        ),
+    ))  # fmt: skip
 
 
 def _plot_count(dim: int) -> int:
     """Points of approx.snapshots.plot_points(dim)."""
-    from approx.snapshots import PLOT_POINTS_1D, PLOT_POINTS_SLICE, PLOT_SIDE_2D
-
     return {1: PLOT_POINTS_1D, 2: PLOT_SIDE_2D**2}.get(dim, dim * PLOT_POINTS_SLICE)
-
-
-# The cap of approx.experiments.sweep._CPU_FLOATS_PER_CALL (a test keeps them equal).
-CPU_FLOATS_PER_CALL = 1 << 20
-
-
-def _cpu_members_per_call(members: int, width: int, points: int, multiple: int) -> int:
-    """approx.experiments.sweep._members_per_call on a CPU, without asking JAX for the backend."""
-    cap = max(1, CPU_FLOATS_PER_CALL // max(1, points * width))
-    calls = math.ceil(members / cap)
-    size = math.ceil(members / calls)
-    return math.ceil(size / multiple) * multiple
 
 
 _FMNIST_TRAIN, _FMNIST_TEST, _FMNIST_PIXELS, _FMNIST_CLASSES = 60000, 10000, 784, 10
@@ -381,11 +384,11 @@ def fmnist_footprint(
     p = _mlp_params(px, width, depth, _FMNIST_CLASSES)
     return Footprint(
         (
-            Part(f"the data ({n} training and {t} test images)", data, ("subset",)),
+            Part(f"the data ({n} training and {t} test images)", data, ("train_subset",)),
             Part(
                 f"the parameters and {c.optimizer} state ({members} x {p} parameters of width {width})",
                 params,
-                ("widths", "depth", "seeds"),
+                ("widths", "depths", "seeds"),
             ),
             Part(
                 f"the activations ({members} x batch {batch} x width {width})", acts, ("widths", "batch_size", "seeds")
@@ -401,7 +404,7 @@ def _check_runs(counts: Sequence[tuple[int, str]], kind: str) -> None:
         detail = " x ".join(f"{v} {name if v != 1 else name.rstrip('s')}" for v, name in counts)
         raise LimitError(
             f"the {kind} has {total} runs ({detail}); approx runs at most {MAX_RUNS} in one command: "
-            "split it over several --out folders"
+            "split it over several output directories"
         )
 
 
@@ -411,7 +414,7 @@ def _check_memory(footprint: Footprint, kind: str, budgets: Sequence[Budget | No
         if budget is None or need <= budget.bytes:
             continue
         part = footprint.largest()
-        settings = " or ".join(f"--{s.replace('_', '-')}" for s in part.settings)
+        settings = " or ".join(part.settings)
         raise LimitError(
             f"this {kind} needs about {format_bytes(need)} of memory, more than the {format_bytes(budget.bytes)} "
             f"available ({budget.source}); the largest part, {format_bytes(part.bytes)}, is {part.what}: "
@@ -442,7 +445,7 @@ def check_fmnist(
     steps = fmnist_steps(config, n_train)
     if steps > INT32_MAX:
         raise LimitError(
-            f"--epochs {config.epochs} at --batch-size {config.batch_size} is {steps} optimiser steps; "
+            f"epochs {config.epochs} at batch_size {config.batch_size} is {steps} optimiser steps; "
             f"the step counter is an int32 (at most {INT32_MAX})"
         )
     devices, _, device = _backend(devices, None)
@@ -453,8 +456,6 @@ def check_fmnist(
 
 def _backend(devices: int | None, accelerator: bool | None) -> tuple[int, bool, Budget | None]:
     """Device count, whether the default backend is an accelerator, and its memory budget."""
-    import jax
-
     if devices is None:
         devices = jax.device_count()
     if accelerator is None:

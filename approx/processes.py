@@ -28,9 +28,13 @@ import json
 import os
 from typing import Any, Mapping, Sequence
 
+import jax
 import numpy as np
+from jax.experimental import multihost_utils
+from jax.sharding import NamedSharding, PartitionSpec
 
-from approx.errors import InputError
+from approx.durable import encode_rows
+from approx.errors import InputError, input_errors
 
 __all__ = [
     "DistributedError",
@@ -92,8 +96,6 @@ def initialize(env: Mapping[str, str] | None = None) -> None:
     are missing or the coordinator cannot be reached, naming the variables
     to set.
     """
-    import jax
-
     settings = settings_from_env(env)
     try:
         jax.distributed.initialize(**settings)
@@ -112,27 +114,19 @@ def initialize(env: Mapping[str, str] | None = None) -> None:
 
 
 def process_count() -> int:
-    import jax
-
     return jax.process_count()
 
 
 def is_writer() -> bool:
     """Whether this process writes the run folder (process 0)."""
-    import jax
-
     return jax.process_index() == 0
 
 
 def to_host(tree):
     """``tree`` as NumPy arrays on this host: ``jax.device_get``, or with
     several processes the whole of every (sharded) array, gathered."""
-    import jax
-
     if jax.process_count() == 1:
         return jax.device_get(tree)
-    from jax.experimental import multihost_utils
-
     return multihost_utils.process_allgather(tree, tiled=True)
 
 
@@ -141,9 +135,6 @@ def replicate(tree, mesh):
     several processes, where a compiled program takes only arrays that span
     its mesh; each process must hold the same values (approx's data and
     initial parameters are drawn from the same keys everywhere)."""
-    import jax
-    from jax.sharding import NamedSharding, PartitionSpec
-
     if tree is None or mesh is None or jax.process_count() == 1:
         return tree
     if dataclasses.is_dataclass(tree):  # its array fields; names, counts and indices stay
@@ -161,27 +152,19 @@ def replicate(tree, mesh):
 
 
 def _all_arrays(value) -> bool:
-    import jax
-
     leaves = jax.tree.leaves(value)
     return bool(leaves) and all(isinstance(leaf, jax.Array) for leaf in leaves)
 
 
 def any_process(flag: bool) -> bool:
     """True on every process when ``flag`` is true on any of them."""
-    import jax
-
     if jax.process_count() == 1:
         return bool(flag)
-    from jax.experimental import multihost_utils
-
     return bool(np.any(multihost_utils.process_allgather(np.asarray(flag, bool))))
 
 
 def _broadcast_bytes(data: bytes) -> bytes:
     """Process 0's ``data`` on every process."""
-    from jax.experimental import multihost_utils
-
     n = int(multihost_utils.broadcast_one_to_all(np.asarray(len(data), np.int64)))
     buf = np.zeros(n, np.uint8)
     buf[: len(data)] = np.frombuffer(data, np.uint8)[:n]
@@ -206,13 +189,9 @@ class SharedRunDirectory:
         return getattr(self._store, name)
 
     def open(self, *, resume: bool = False, environment: Mapping[str, Any] | None = None) -> set[tuple[str, ...]]:
-        from approx.errors import input_errors
-
         if process_count() == 1:
             return self._store.open(resume=resume, environment=environment)
-        from jax.experimental import multihost_utils
-
-        # Every process must run the same sweep: compare digests of the configs before anything is written.
+            # Every process must run the same sweep: compare digests of the configs before anything is written.
         digest = hashlib.sha256(json.dumps(self._store.config, sort_keys=True, default=str).encode()).digest()
         digests = multihost_utils.process_allgather(np.frombuffer(digest, np.uint8))
         differ = [i for i, d in enumerate(digests) if bytes(d) != bytes(digests[0])]
@@ -240,8 +219,6 @@ class SharedRunDirectory:
         if is_writer():
             self._store.append(rows, networks)
         else:
-            from approx.results import encode_rows
-
             text = ",".join(self._store.columns) + "\n" + encode_rows(self._store.columns, rows).decode()
             self._rows.extend(csv.DictReader(io.StringIO(text)))
 

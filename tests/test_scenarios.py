@@ -12,6 +12,8 @@ import pytest
 import approx.cli.app as cli
 from approx.experiments import scenarios
 from approx.config import ConfigError, load_toml
+from approx.plots.scenarios import plot_scenario
+from approx.results import RunDirError, read_rows
 
 EXPERIMENTS = Path(__file__).resolve().parent.parent / "experiments"
 TINY = {"n_samples": 40, "n_test": 30, "epochs": 3, "units": 4, "batch_size": 16}
@@ -141,8 +143,32 @@ def test_resume_with_another_config_is_refused(tmp_path):
     out.mkdir()
     (out / "manifest.json").write_text(json.dumps({"kind": "binary", "config": {"epochs": 1}, "finished": "x"}))
     (out / "metrics.csv").write_text("split,metric,value\n")
-    with pytest.raises(ConfigError, match="another config"):
+    with pytest.raises(RunDirError, match="config differs in"):
         scenarios.run_scenario("binary", scenarios.BinaryConfig(), out, resume=True)
+    (out / "manifest.json").write_text(json.dumps({"kind": "regression", "config": {}, "finished": "x"}))
+    with pytest.raises(RunDirError, match="holds a 'regression' experiment"):
+        scenarios.run_scenario("binary", scenarios.BinaryConfig(), out, resume=True)
+
+
+@pytest.mark.slow  # a whole (tiny) fit, twice
+def test_the_runner_draws_nothing_and_an_interrupted_run_runs_again(tmp_path):
+    config = scenarios.RegressionConfig(**TINY)
+    out = tmp_path / "out"
+    outcome = scenarios.run_scenario("regression", config, out)
+    assert not list(out.glob("*.png")) and outcome.fit is not None and not outcome.figures
+    expected = read_rows(out / "metrics.csv")
+    assert [(r["split"], r["metric"]) for r in expected] == [(r["split"], r["metric"]) for r in outcome.metrics]
+    # Killed after its rows, before the manifest was finished: resumed, it runs again and keeps one copy of each row.
+    manifest = json.loads((out / "manifest.json").read_text())
+    (out / "manifest.json").write_text(json.dumps(manifest | {"finished": None}))
+    again = scenarios.run_scenario("regression", config, out, resume=True)
+    assert not again.already_complete and read_rows(out / "metrics.csv") == expected  # the same seed: the same numbers
+    paths = plot_scenario(again, lang="es")
+    assert [p.name for p in paths] == [f"{n}.{e}" for n in FIGURES["regression"] for e in ("png", "pdf")]
+    manifest = json.loads((out / "manifest.json").read_text())
+    assert manifest["lang"] == "es" and manifest["figures"] == [str(p) for p in paths] and manifest["finished"]
+    complete = scenarios.run_scenario("regression", config, out, resume=True)
+    assert complete.already_complete and complete.figures == paths and complete.fit is None
 
 
 def test_format_metrics_table():

@@ -8,7 +8,8 @@ import pytest
 
 from approx.config import ConfigError, SweepConfig
 from approx.results import SWEEP_COLUMNS, RunDirError, load_frame, read_rows
-from approx.experiments.sweep import ACCELERATOR_SMALL_WIDTH, SMALL_WIDTH, Run, plan_buckets, run_sweep, small_width
+from approx.experiments.sweep import run_sweep
+from approx.plan import ACCELERATOR_SMALL_WIDTH, SMALL_WIDTH, Run, plan_buckets, small_width
 from approx.plots.sweep import plot_error_vs_width
 
 TINY = dict(widths=(1, 4, 16), seeds=2, steps=150, train_points=256, test_points=512)
@@ -109,7 +110,7 @@ def test_bucket_plan():
     assert [b.width for b in plan_buckets(runs, 2.0, small=ACCELERATOR_SMALL_WIDTH)] == [256]
     wide = [Run(1, w, 0) for w in (1, 64, 256, 512, 1024, 2048, 4096)]
     assert [b.width for b in plan_buckets(wide, 2.0, small=ACCELERATOR_SMALL_WIDTH)] == [256, 1024, 4096]
-    assert small_width() == SMALL_WIDTH  # the tests run on the CPU
+    assert small_width(accelerator=False) == SMALL_WIDTH and small_width(accelerator=True) == ACCELERATOR_SMALL_WIDTH
 
 
 @pytest.mark.parametrize(
@@ -140,7 +141,7 @@ def test_slope_fit_on_the_sweep(tiny_sweep):
 
 
 def test_members_per_call_keeps_arrays_in_cache():
-    from approx.experiments.sweep import _members_per_call
+    from approx.plan import members_per_call as _members_per_call
 
     # W1's buckets fit one call; 32 seeds of width 64 on 1024 points take two.
     assert _members_per_call(24, 32, 1024) == 24
@@ -149,13 +150,14 @@ def test_members_per_call_keeps_arrays_in_cache():
     assert _members_per_call(36, 64, 1024) == 12  # equal slices: one program
     assert _members_per_call(3, 4096, 1024) == 1
     assert _members_per_call(5, 4096, 1024, multiple=2) == 2
+    assert _members_per_call(36, 64, 1024, accelerator=True) == 36  # accelerators take the whole ensemble
 
 
 def test_a_bucket_split_into_calls_gives_the_same_runs(tiny_sweep, tmp_path, monkeypatch):
-    import approx.experiments.sweep as sweep_module
+    import approx.plan
 
     # 6 members x 256 points x 16 units; a cap of 2 members per call: 3 calls.
-    monkeypatch.setattr(sweep_module, "_CPU_FLOATS_PER_CALL", 2 * 256 * 16)
+    monkeypatch.setattr(approx.plan, "CPU_FLOATS_PER_CALL", 2 * 256 * 16)
     out, _ = tiny_sweep
     run_sweep(SweepConfig(**TINY), tmp_path)
     a, b = _by_run(out / "results.csv"), _by_run(tmp_path / "results.csv")
@@ -296,7 +298,8 @@ def test_the_process_float64_setting_changes_no_float32_number(tiny_sweep, tmp_p
 def test_saved_snapshots_are_the_networks_fits_during_training(tiny_sweep):
     from approx.results import load_network
     from approx.snapshots import flat_params, network_at, plot_points, snapshot_steps, snapshots_of
-    from approx.experiments.sweep import _init_fn, make_data
+    from approx.experiments.buckets import _init_fn
+    from approx.experiments.sweep import make_data
     from approx.targets import make_target
 
     out, _ = tiny_sweep
@@ -385,3 +388,14 @@ def test_toml_and_option_spellings_of_the_snapshots(tmp_path, capsys):
     assert main(["sweep", str(path), "--out", str(tmp_path / "o")]) == 2
     assert "explorer must be true or false, got 'no'" in capsys.readouterr().err
     assert not (tmp_path / "o").exists()
+
+
+def test_padding_masks_mark_each_run_s_own_units():
+    from approx.plan import padding_masks
+
+    masks = padding_masks([1, 3, 4], 4, 2, np.float64)
+    expected = np.array([[1, 0, 0, 0], [1, 1, 1, 0], [1, 1, 1, 1]], np.float64)
+    assert len(masks) == 2
+    for m in masks:
+        assert m.dtype == np.float64
+        np.testing.assert_array_equal(m, expected)

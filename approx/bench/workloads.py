@@ -40,7 +40,7 @@ from pathlib import Path
 
 import jax
 
-from approx import OPENBLAS_THREADS_SET_BY_APPROX
+from approx.threads import OPENBLAS_THREADS_SET_BY_APPROX
 from approx.analysis import summarize
 from approx.bench.ceilings import dense_mlp_ceiling, sigmoid_layer_ceiling
 from approx.bench.flops import fmnist_flops_per_example, mlp_flops_per_point_unit, w1_flops

@@ -28,10 +28,12 @@ import numpy as np
 
 from approx.config import ANIMATION_FORMATS
 from approx.errors import InputError
+from approx.plots.explorer import training_points
 from approx.plots.style import PALETTE, decimal_ticks, lecture_style, number, plt
 from approx.plots.text import LANGS, display_name, text
 from approx.results import NETWORK_ACTIVATIONS, NetworkError, load_network
 from approx.snapshots import PLOT_POINTS_SLICE, PLOT_SIDE_2D, Snapshots, network_at, snapshots_of
+from approx.targets import resolve_target
 
 __all__ = ["FORMATS", "AnimationError", "animate", "default_path"]
 
@@ -84,7 +86,6 @@ def _target_values(meta: dict, x: np.ndarray) -> np.ndarray | None:
     (a ``module:function`` that is not importable from this folder)."""
     import jax.numpy as jnp
 
-    from approx.targets import resolve_target
 
     try:
         target = resolve_target(meta["target"], int(meta["dim"]))
@@ -96,7 +97,6 @@ def _target_values(meta: dict, x: np.ndarray) -> np.ndarray | None:
 def _training_points(meta: dict) -> np.ndarray | None:
     """The sweep's training points (see :func:`approx.plots.explorer.training_points`),
     or ``None`` when the manifest does not say how they were drawn."""
-    from approx.plots.explorer import training_points
 
     config = meta.get("config", {})
     try:

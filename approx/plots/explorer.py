@@ -48,7 +48,10 @@ from typing import Any, Mapping, Sequence
 
 import numpy as np
 
+from approx.backend import on_init_device
 from approx.errors import InputError
+from approx.models import INIT_COMPILER_OPTIONS
+from approx.plots.text import LANGS, display_name, strings
 from approx.results import (
     NetworkError,
     atomic_write,
@@ -58,8 +61,8 @@ from approx.results import (
     read_rows,
     saved_networks,
 )
-from approx.plots.text import LANGS, display_name, strings
 from approx.snapshots import plot_points, snapshots_of
+from approx.targets import resolve_target, sample_uniform
 
 __all__ = ["ExplorerError", "LANGS", "explorer_data", "page_strings", "training_points", "write_explorer"]
 
@@ -157,7 +160,6 @@ def _draw_training_points(config: Mapping[str, Any], seed):
     import jax
     import jax.numpy as jnp
 
-    from approx.targets import sample_uniform
 
     dtype = jnp.float64 if config.get("x64") else jnp.float32
     key = jax.random.fold_in(jax.random.key(seed), 0)  # the key approx.experiments.sweep.make_data folds for them
@@ -181,9 +183,6 @@ def _target_and_training(config: Mapping[str, Any], x: np.ndarray, *, with_train
     import jax
     import jax.numpy as jnp
 
-    from approx.backend import on_init_device
-    from approx.models import INIT_COMPILER_OPTIONS
-    from approx.targets import resolve_target
 
     dtype = jnp.float64 if config.get("x64") else jnp.float32
     target, why = None, ""
