@@ -6,7 +6,7 @@ measures and lecture figures. Cybenko (1989), Hornik (1991), Barron (1993).
 """
 
 # Before jax loads: OpenBLAS runs on one thread unless the user chose (see approx.threads).
-from approx.threads import OPENBLAS_THREADS_SET_BY_APPROX  # noqa: E402, I001
+from approx.threads import OPENBLAS_THREADS_SET_BY_APPROX  # noqa: F401 (kept as approx.OPENBLAS_THREADS_SET_BY_APPROX)
 
 from approx.config import ConfigError, FMNISTConfig, SweepConfig
 from approx.models import MLP, count_params

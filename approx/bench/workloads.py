@@ -50,7 +50,7 @@ from approx.bench.result import BenchResult, spread
 from approx.bench.torch_baseline import fmnist_epoch
 from approx.config import FMNISTConfig, SweepConfig
 from approx.experiments.fmnist import prepare_data, train_fmnist
-from approx.experiments.sweep import Bucket, Run, make_data, make_mesh, run_bucket
+from approx.experiments.sweep import Bucket, Run, make_data, make_mesh, train_bucket
 from approx.results import read_manifest, read_rows
 from approx.targets import make_target
 
@@ -324,9 +324,11 @@ def _bucket_timer(steps: int, quick: bool) -> Callable[[int, int], tuple[float, 
 
     def time_bucket(width, seeds):
         bucket = Bucket(1, width, tuple(Run(1, width, s) for s in range(seeds)))
-        _, compile_s, run_s = run_bucket(base, bucket, data, target, mesh, programs=programs)
+        first = train_bucket(base, bucket, data, target, mesh, programs=programs, keep_networks=False)
+        compile_s, run_s = first.compile_seconds, first.run_seconds
         for _ in range(1 if quick else 2):
-            run_s = min(run_s, run_bucket(base, bucket, data, target, mesh, programs=programs)[2])
+            again = train_bucket(base, bucket, data, target, mesh, programs=programs, keep_networks=False)
+            run_s = min(run_s, again.run_seconds)
         return compile_s, run_s
 
     return time_bucket

@@ -40,7 +40,7 @@ from approx.snapshots import Snapshots, snapshot_steps
 from approx.targets import Target
 from approx.train import TrainConfig, make_run_fn, mean_squared_error
 
-__all__ = ["BucketResult", "InitialParams", "initial_params", "run_bucket", "train_bucket"]
+__all__ = ["BucketResult", "InitialParams", "initial_params", "train_bucket"]
 
 
 def _bucket_mlp(config: SweepConfig, depth: int, width: int, key, active: int | None = None) -> MLP:
@@ -271,22 +271,6 @@ class BucketResult(NamedTuple):
     networks: list[Network] | None
     compile_seconds: float
     run_seconds: float
-
-
-def run_bucket(
-    config: SweepConfig,
-    bucket: Bucket,
-    data: SweepData,
-    target: Target,
-    mesh: Mesh | None = None,
-    init: InitialParams | None = None,
-    *,
-    programs: dict | None = None,
-):
-    """Trains and measures one bucket. Returns ``(rows, compile_s, run_s)``
-    (:func:`train_bucket` without the networks)."""
-    result = train_bucket(config, bucket, data, target, mesh, init, programs=programs, keep_networks=False)
-    return result.rows, result.compile_seconds, result.run_seconds
 
 
 def train_bucket(

@@ -42,7 +42,7 @@ import jax
 from approx.analysis import fit_slope, summarize
 from approx.backend import config_precision
 from approx.config import RESULT_NEUTRAL_KEYS, SweepConfig
-from approx.experiments.buckets import InitialParams, initial_params, run_bucket, train_bucket
+from approx.experiments.buckets import InitialParams, initial_params, train_bucket
 from approx.experiments.runloop import RunLoop, environment, make_mesh
 from approx.experiments.sweep_data import SweepData, make_data
 from approx.limits import check_sweep
@@ -52,7 +52,7 @@ from approx.results import SWEEP_COLUMNS, RunDirectory
 from approx.targets import Target, TargetError, resolve_target
 
 __all__ = [
-    "Run", "Bucket", "SweepOutcome", "plan_buckets", "run_sweep", "run_bucket", "train_bucket",
+    "Run", "Bucket", "SweepOutcome", "plan_buckets", "run_sweep", "train_bucket",
     "SweepData", "make_data", "environment", "make_mesh", "format_table",
 ]  # fmt: skip
 

@@ -176,7 +176,7 @@ def training_points(config: Mapping[str, Any]) -> np.ndarray:
 def _target_and_training(config: Mapping[str, Any], x: np.ndarray, *, with_training: bool):
     """The target on ``x`` ``(P, d)`` and, with ``with_training``, the
     training points and the target on them, in one compiled call (eager
-    operations would each compile on their own: 2 s instead of 0.3 s).
+    operations would each compile on their own, several times slower).
     Returns ``(f(x), x_train, f(x_train), why)``; the values are ``None``,
     and ``why`` says why, for a ``module:function`` target that cannot be
     imported here."""
@@ -199,7 +199,7 @@ def _target_and_training(config: Mapping[str, Any], x: np.ndarray, *, with_train
         return x_train, target(jnp.concatenate([jnp.asarray(x, dtype), x_train]))
 
     seed = np.int32(config.get("data_seed", 0))
-    # The host's CPU; run once, so compiled without LLVM's optimisations (0.2 s, not 0.7 s);
+    # The host's CPU; run once, so compiled without LLVM's optimisations (it compiles faster);
     # in the sweep's precision (a float64 sweep drew its points in float64).
     with on_init_device(), jax.enable_x64(bool(config.get("x64"))):
         x_train, values = build.lower(seed).compile(compiler_options=INIT_COMPILER_OPTIONS)(seed)

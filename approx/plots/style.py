@@ -112,8 +112,8 @@ class PowerFormatter(matplotlib.ticker.LogFormatterSciNotation):
     """matplotlib's log-axis labels (10⁻³, 2⁴, 5×10⁻²) in plain Unicode.
 
     The same labels as :class:`~matplotlib.ticker.LogFormatterSciNotation`,
-    without starting matplotlib's TeX-like parser for them: that took about
-    0.5 s of the 1.8 s a sweep's figure cost.
+    without starting matplotlib's TeX-like parser for them, which was a large
+    share of a sweep figure's drawing time.
     """
 
     def __call__(self, x, pos=None):
