@@ -277,7 +277,7 @@ def load_network(run_dir: str | Path, width: int, seed: int = 0, depth: int = 1)
     have = saved_networks(run_dir)
     if not have:
         raise NetworkError(
-            f"{str(run_dir)!r} holds no saved networks (not a run directory, a sweep run with --no-params, "
+            f"{str(run_dir)!r} holds no saved networks (not a run directory, a sweep run with save_networks=False, "
             "or one written before networks were saved)"
         )
     raise NetworkError(

@@ -145,7 +145,7 @@ def read_manifest(directory: str | Path) -> dict[str, Any] | None:
     try:
         return json.loads(path.read_text())
     except (json.JSONDecodeError, UnicodeDecodeError):
-        raise RunDirError(f"{path} is not valid JSON; move it away or choose another --out") from None
+        raise RunDirError(f"{path} is not valid JSON; move it away or choose another output directory (out)") from None
 
 
 def update_manifest(directory: str | Path, **fields: Any) -> None:
@@ -223,7 +223,7 @@ class RunDirectory:
     def open(self, *, resume: bool = False, environment: Mapping[str, Any] | None = None) -> set[tuple[str, ...]]:
         """Prepares the directory; returns the keys of runs already finished."""
         if self.path.exists() and not self.path.is_dir():
-            raise RunDirError(f"--out {str(self.path)!r} exists and is not a directory")
+            raise RunDirError(f"output directory (out) {str(self.path)!r} exists and is not a directory")
         try:
             self.path.mkdir(parents=True, exist_ok=True)
         except OSError as e:
@@ -235,7 +235,7 @@ class RunDirectory:
         has_rows = self.csv_path.exists() and self.csv_path.stat().st_size > 0
         if not resume and (existing is not None or has_rows):
             raise RunDirError(
-                f"output directory {str(self.path)!r} already holds results; pass --resume to continue it or choose another --out"
+                f"output directory {str(self.path)!r} already holds results; continue it with resume=True or choose another output directory (out)"
             )
         if resume and existing is None and has_rows:
             raise RunDirError(f"{str(self.path)!r} has results.csv but no manifest.json; cannot check it matches")

@@ -83,7 +83,7 @@ def test_mp4_without_ffmpeg_says_so(tmp_path, monkeypatch, capsys):
         ("empty", ["--width", "3"], "holds no saved networks"),
         ("saved", ["--width", "5"], "saved: depth 1: widths 3 x seeds 0"),
         ("saved", ["--width", "3", "--seed", "2"], "no saved network for depth 1, width 3, seed 2"),
-        ("plain", ["--width", "3"], "run with --no-explorer or snapshots = 0, or before snapshots existed"),
+        ("plain", ["--width", "3"], "run with --no-explorer or --snapshots 0, or before snapshots existed"),
         ("saved", ["--width", "3", "--format", "avi"], "unknown format 'avi'; valid: gif, mp4"),
         ("saved2d", ["--width", "3", "--units"], "--units draws the hidden units of one hidden layer"),
         ("saved", ["--width", "x"], "invalid int value"),

@@ -223,7 +223,7 @@ def test_rows_and_networks_are_appended_networks_first(tmp_path, monkeypatch):
 
 def test_open_refuses_a_directory_with_results_unless_resumed(tmp_path):
     _store(tmp_path).open()
-    with pytest.raises(RunDirError, match="already holds results; pass --resume to continue it or choose another --out"):
+    with pytest.raises(RunDirError, match=r"already holds results; continue it with resume=True or choose another output directory \(out\)"):
         _store(tmp_path).open()
 
 
@@ -251,7 +251,7 @@ def test_open_kind_mismatch(tmp_path):
 def test_open_manifest_that_is_not_json(tmp_path):
     _store(tmp_path).open()
     (tmp_path / "manifest.json").write_text("{ torn")
-    with pytest.raises(RunDirError, match="manifest.json is not valid JSON; move it away or choose another --out"):
+    with pytest.raises(RunDirError, match=r"manifest.json is not valid JSON; move it away or choose another output directory \(out\)"):
         _store(tmp_path).open(resume=True)
     (tmp_path / "manifest.json").write_bytes(b"\xff\xfe")
     with pytest.raises(RunDirError, match="is not valid JSON"):

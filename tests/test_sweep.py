@@ -71,7 +71,7 @@ def test_refuses_to_overwrite_and_resumes(tmp_path):
     cfg = SweepConfig(**(TINY | {"widths": (2, 8)}))
     run_sweep(cfg, tmp_path)
     first = (tmp_path / "results.csv").read_bytes()
-    with pytest.raises(RunDirError, match="--resume"):
+    with pytest.raises(RunDirError, match=r"resume=True"):
         run_sweep(cfg, tmp_path)
     # Extending the sweep is a different config: refused, naming the key.
     with pytest.raises(RunDirError, match="widths"):

@@ -68,9 +68,31 @@ def stderr(msg: str) -> None:
     print(msg, file=sys.stderr, flush=True)
 
 
+# The library's errors name settings as a Python caller writes them; the
+# command line names the same settings by its flags.
+FLAG_OF_SETTING = (
+    ("continue it with resume=True", "pass --resume to continue it"),
+    ("output directory (out)", "--out"),
+    ("save_networks=False", "--no-params"),
+    ("with save_networks=True", "without --no-params"),
+    ("snapshots=0", "--no-explorer or --snapshots 0"),
+    ("snapshots=K", "--snapshots K"),
+    ("format='mp4'", "--format mp4"),
+    ("format='gif'", "--format gif"),
+    ("units=True", "--units"),
+    ("output file (out)", "--out"),
+    ("the output directory of a width sweep", "approx sweep --out DIR"),
+    ("give a sweep's output directory", "give the folder of 'approx sweep --out DIR'"),
+)
+
+
 def one_line(e: BaseException) -> str:
-    msg = str(e) or e.__class__.__name__
-    return " ".join(msg.split())
+    """``e``'s message on one line, with the settings it names written as the
+    command's flags (:data:`FLAG_OF_SETTING`)."""
+    msg = " ".join((str(e) or e.__class__.__name__).split())
+    for setting, flag in FLAG_OF_SETTING:
+        msg = msg.replace(setting, flag)
+    return msg
 
 
 def progress(banner: str | None = None) -> Callable[[str], None]:

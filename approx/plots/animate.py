@@ -77,7 +77,7 @@ def _writer(fmt: str):
     if fmt == "gif":
         return animation.PillowWriter(fps=FPS)
     if not animation.writers.is_available("ffmpeg"):
-        raise AnimationError("--format mp4 needs ffmpeg, which was not found on this machine; install it or use --format gif")
+        raise AnimationError("format='mp4' needs ffmpeg, which was not found on this machine; install it or use format='gif'")
     return animation.FFMpegWriter(fps=FPS, codec="libx264", bitrate=-1, extra_args=["-pix_fmt", "yuv420p"])
 
 
@@ -137,15 +137,15 @@ def animate(
     if snaps is None:
         raise AnimationError(
             f"the network of depth {depth}, width {width}, seed {seed} in {str(run_dir)!r} has no training snapshots: "
-            "the sweep was run with --no-explorer or snapshots = 0, or before snapshots existed; "
-            "run it again with --snapshots K (default 40)"
+            "the sweep was run with snapshots=0, or before snapshots existed; "
+            "run it again with snapshots=K (default 40)"
         )
     if units and (net.dim != 1 or len(net.widths) != 1):
         raise AnimationError(
-            f"--units draws the hidden units of one hidden layer on [0, 1]; this network has dim {net.dim} and depth {len(net.widths)}"
+            f"units=True draws the hidden units of one hidden layer on [0, 1]; this network has dim {net.dim} and depth {len(net.widths)}"
         )
     if units and snaps.params is None:
-        raise AnimationError("--units needs the parameters at each snapshot (snapshot_params), which this network file does not keep")
+        raise AnimationError("units=True needs the parameters at each snapshot (snapshot_params), which this network file does not keep")
     path = Path(out) if out is not None else default_path(run_dir, width, seed, depth, fmt)
     path.parent.mkdir(parents=True, exist_ok=True)
     with lecture_style():

@@ -115,7 +115,7 @@ class _Sweep:
 
 def _check_is_dir(run_dir: Path) -> None:
     if not run_dir.is_dir():
-        raise ExplorerError(f"no such run directory {str(run_dir)!r}; give the folder of 'approx sweep --out DIR'")
+        raise ExplorerError(f"no such run directory {str(run_dir)!r}; give a sweep's output directory")
 
 
 def _read_sweep(run_dir: Path) -> _Sweep:
@@ -125,13 +125,13 @@ def _read_sweep(run_dir: Path) -> _Sweep:
     manifest = read_manifest(run_dir)
     if manifest is None:
         raise ExplorerError(
-            f"{str(run_dir)!r} is not a run directory (no manifest.json); give the folder of 'approx sweep --out DIR'"
+            f"{str(run_dir)!r} is not a run directory (no manifest.json); give a sweep's output directory"
         )
     kind = manifest.get("kind", "sweep")
     if kind != "sweep" or not isinstance(manifest.get("config"), dict):
         raise ExplorerError(
             f"{str(run_dir)!r} holds a {kind!r} run; approx explore reads sweep run directories "
-            "(approx sweep --out DIR)"
+            "(the output directory of a width sweep)"
         )
     rows = read_rows(run_dir / "results.csv")
     if not rows:
@@ -142,8 +142,8 @@ def _read_sweep(run_dir: Path) -> _Sweep:
     )
     if not keys:
         raise ExplorerError(
-            f"{str(run_dir)!r} holds no saved networks of its runs (a sweep run with --no-params); "
-            "run the sweep again without --no-params"
+            f"{str(run_dir)!r} holds no saved networks of its runs (a sweep run with save_networks=False); "
+            "run the sweep again with save_networks=True"
         )
     return _Sweep(manifest["config"], rows, keys)
 
@@ -355,9 +355,9 @@ def write_explorer(run_dir: str | Path, out: str | Path | None = None, *, lang: 
     _check_is_dir(Path(run_dir))
     path = Path(out) if out is not None else Path(run_dir) / "explorer.html"
     if path.is_dir():
-        raise ExplorerError(f"--out {str(path)!r} is a directory; give a file name such as explorer.html")
+        raise ExplorerError(f"output file (out) {str(path)!r} is a directory; give a file name such as explorer.html")
     if not path.parent.is_dir():
-        raise ExplorerError(f"--out {str(path)!r}: no such directory {str(path.parent)!r}")
+        raise ExplorerError(f"output file (out) {str(path)!r}: no such directory {str(path.parent)!r}")
     data = explorer_data(run_dir, lang=lang)
     atomic_write(path, _page(data).encode("utf-8"))
     return path
