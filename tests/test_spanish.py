@@ -55,7 +55,7 @@ def test_the_tables_have_the_same_keys_and_fields():
 
 def test_only_formulas_and_names_read_the_same_in_both_languages():
     same = {k for k, (en, es) in _LABELS.items() if en == es}
-    assert same == {"barron", "fm_arch", "an_x", "ex_x", "ex_heat_error"}
+    assert same == {"barron", "fm_arch", "an_x", "ex_x", "ex_heat_error", "lf_x", "lf1_right", "lf1_w", "lf6_abs_err"}
     assert {k for k, (en, es) in _NAMES.items() if en == es} == {"relu", "gelu", "elu", "softplus"}
 
 

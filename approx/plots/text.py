@@ -11,8 +11,8 @@ for accuracy (*precisión* is precision), *ECM* for the mean squared error,
 *anchura* for a layer's width; a true minus sign (−) and an en dash in ranges
 (mín–máx).
 
-The lecture figures and the scenario figures still add their own rows with
-:func:`register_text`; they are read by :func:`text` as these are.
+The scenario figures still add their own rows with :func:`register_text`;
+they are read by :func:`text` as these are.
 """
 
 from __future__ import annotations
@@ -107,6 +107,153 @@ _LABELS: dict[str, tuple[str, str]] = {
     "an_x": ("x", "x"),
     "an_slice": ("x₁  (other coordinates = ½)", "x₁  (las demás coordenadas = ½)"),
     "an_value": ("value", "valor"),
+    # -- the lecture figures (approx.plots.lecture): lf_ rows are shared, lfN_ rows are
+    #    figure N's --------------------------------------------------------------------------
+    "lf_x": ("x", "x"),
+    "lf_target": ("target f", "función objetivo f"),
+    "lf_width_n": ("hidden width n", "anchura oculta n"),
+    "lf_sup": ("sup error  max |f − g|", "error uniforme  máx |f − g|"),
+    "lf_l2": ("L2 error  ‖f − g‖₂", "error L2  ‖f − g‖₂"),
+    "lf_mse": ("mean squared error", "error cuadrático medio"),
+    "lf_sine": ("sin(2πx) + ½ sin(6πx)", "sen(2πx) + ½ sen(6πx)"),
+    "lf_l2_panel": ("L2 norm", "norma L2"),
+    "lf_sup_panel": ("sup norm", "norma uniforme (sup)"),
+    # figure 1
+    "lf1_title": (
+        "From sigmoid to step, from two steps to a bump",
+        "De la sigmoide al escalón, de dos escalones a un pulso",
+    ),
+    "lf1_left": ("σ(w (x − s)) as w grows  (s = {s})", "σ(w (x − s)) al crecer w  (s = {s})"),
+    "lf1_right": ("h [σ(w (x − s₁)) − σ(w (x − s₂))]", "h [σ(w (x − s₁)) − σ(w (x − s₂))]"),
+    "lf1_step": ("step at s", "escalón en s"),
+    "lf1_w": ("w = {w}", "w = {w}"),
+    "lf1_h": ("height h = {h}", "altura h = {h}"),
+    # figure 2
+    "lf2_title": (
+        "Cybenko's construction (no training) against training:  f(x) = 0.2 + 0.4x² + 0.3x sin 15x + 0.05 cos 50x",
+        "La construcción de Cybenko (sin entrenar) frente al entrenamiento:  f(x) = 0.2 + 0.4x² + 0.3x sen 15x + 0.05 cos 50x",
+    ),
+    "lf2_row_construct": ("sum of n steep\nsigmoid steps", "suma de n escalones\nsigmoides abruptos"),
+    "lf2_row_trained": ("trained network\n(Adam, seed 0)", "red entrenada\n(Adam, semilla 0)"),
+    "lf2_panel": ("n = {n}:  sup error {sup:.3f}", "n = {n}:  error uniforme {sup:.3f}"),
+    "lf2_rate_title": ("sup error against n", "error uniforme frente a n"),
+    "lf2_construct": ("construction", "construcción"),
+    "lf2_trained": ("trained", "entrenada"),
+    "lf2_ref": ("slope −1", "pendiente −1"),
+    "lf2_values": ("cell centres", "centros de celda"),
+    # figure 3
+    "lf3_title": ("A trained width-{n} network, unit by unit", "Una red entrenada de anchura {n}, unidad por unidad"),
+    "lf3_units": ("units  $a_j\\,\\sigma(w_j x + b_j)$", "unidades  $a_j\\,\\sigma(w_j x + b_j)$"),
+    "lf3_sum": ("their sum + c  (the network)", "su suma + c  (la red)"),
+    "lf3_bias": ("output bias c", "sesgo de salida c"),
+    "lf3_note": ("MSE {mse:.1e},  sup error {sup:.2f}", "ECM {mse:.1e},  error uniforme {sup:.2f}"),
+    # figure 4
+    "lf4_title": (
+        "Continuity matters for the sup norm, not for L2",
+        "La continuidad importa para la norma uniforme, no para L2",
+    ),
+    "lf4_smooth": ("smooth: sin(2πx) + ½ sin(6πx)", "suave: sen(2πx) + ½ sen(6πx)"),
+    "lf4_kink": ("kink: |x − ½|", "pico: |x − ½|"),
+    "lf4_step": ("step: 1[x ≥ ½]", "escalón: 1[x ≥ ½]"),
+    "lf4_half": ("½: no continuous g does better on the step", "½: ninguna g continua mejora en el escalón"),
+    "lf4_l2_panel": ("L2 error (Hornik: → 0 for all three)", "error L2 (Hornik: → 0 en los tres)"),
+    "lf4_sup_panel": ("sup error (Cybenko needs continuity)", "error uniforme (Cybenko exige continuidad)"),
+    # figure 5
+    "lf5_title": (
+        "Hornik: any bounded, non-constant activation approximates  (target {target})",
+        "Hornik: toda activación acotada y no constante aproxima  (función objetivo {target})",
+    ),
+    "lf5_sigmoid": ("sigmoid", "sigmoide"),
+    "lf5_cos": ("cosine squasher", "aplastador coseno"),
+    "lf5_sin": ("sin (init slope ×¼)", "sen (pendiente inicial ×¼)"),
+    "lf5_relu": ("relu (unbounded: Leshno 1993)", "relu (no acotada: Leshno 1993)"),
+    # figure 6
+    "lf6_title": (
+        "Two inputs: target, fit and error on [0, 1]²",
+        "Dos entradas: función objetivo, ajuste y error en [0, 1]²",
+    ),
+    "lf6_target": ("target f(x₁, x₂)", "función objetivo f(x₁, x₂)"),
+    "lf6_fit": ("network, n = {n}", "red, n = {n}"),
+    "lf6_err": ("|f − g|,  n = {n}\nsup {sup:.2g}", "|f − g|,  n = {n}\nmáx {sup:.2g}"),
+    "lf6_value": ("value", "valor"),
+    "lf6_abs_err": ("|f − g|", "|f − g|"),
+    "lf6_train": ("{n} training points", "{n} puntos de entrenamiento"),
+    # figure 7
+    "lf7_title": (
+        "Depth against width on the sawtooth ({pieces} linear pieces)",
+        "Profundidad frente a anchura en el diente de sierra ({pieces} tramos lineales)",
+    ),
+    "lf7_params": (
+        "number of parameters   (at each point: its width n)",
+        "número de parámetros   (junto a cada punto: su anchura n)",
+    ),
+    "lf7_depth1": ("1 hidden layer (shallow, wide)", "1 capa oculta (poco profunda, ancha)"),
+    "lf7_depthn": ("{d} hidden layers (deep, narrow)", "{d} capas ocultas (profunda, estrecha)"),
+    "lf7_exact": (
+        "hand-built: ReLU, depth {k}, width 2 ({p} parameters)",
+        "construida a mano: ReLU, profundidad {k}, anchura 2 ({p} parámetros)",
+    ),
+    "lf7_exact_note": (
+        "exact: depth pays off in principle,\nyet training finds no such solution",
+        "exacta: en principio la profundidad sale a cuenta,\npero el entrenamiento no halla algo así",
+    ),
+    "lf7_legend_title": (
+        "trained sigmoid networks, median of {k} seeds",
+        "redes sigmoides entrenadas, mediana de {k} semillas",
+    ),
+    # figure 8
+    "lf8_title": (
+        "Barron class (target ridge): trained networks keep improving with width in every dimension;\nrandom features (fixed hidden layer) fall further behind as d grows",
+        "Clase de Barron (función objetivo ridge): las redes entrenadas mejoran con la anchura en toda\ndimensión; los rasgos aleatorios (capa oculta fija) se quedan más atrás al crecer d",
+    ),
+    "lf8_trained": ("trained (all layers)", "red entrenada (todas las capas)"),
+    "lf8_random": ("random features (output layer only)", "rasgos aleatorios (solo la capa de salida)"),
+    "lf8_barron": ("Barron's bound (2C)²/n", "cota de Barron (2C)²/n"),
+    "lf8_slopes": (
+        "slope (n ≥ 2)\ntrained {trained:.2f}\nrandom {random:.2f}",
+        "pendiente (n ≥ 2)\nentrenada {trained:.2f}\naleatorios {random:.2f}",
+    ),
+    # figure 9
+    "lf9_title": (
+        "Fashion-MNIST: accuracy against hidden width",
+        "Fashion-MNIST: exactitud frente a la anchura oculta",
+    ),
+    "lf9_accuracy": ("accuracy (%)", "exactitud (%)"),
+    "lf9_depth1": ("1 hidden layer", "1 capa oculta"),
+    "lf9_depthn": ("{d} hidden layers", "{d} capas ocultas"),
+    "lf9_builtin": (
+        "built-in sweep: {n} training images, {epochs} epochs",
+        "barrido incorporado: {n} imágenes de entrenamiento, {epochs} épocas",
+    ),
+    "lf9_builtin_1": (
+        "built-in sweep: {n} training images, 1 epoch",
+        "barrido incorporado: {n} imágenes de entrenamiento, 1 época",
+    ),
+    "lf9_results": ("results from {path}", "resultados de {path}"),
+    "lf9_test": (", test", ", prueba"),
+    "lf9_train": (", training", ", entrenamiento"),
+    # figure 10
+    "lf10_title": (
+        "Optimisation or approximation?  (target {target})",
+        "¿Optimización o aproximación?  (función objetivo {target})",
+    ),
+    "lf10_lecun": (
+        "frameworks' default (LeCun init, random readout), Adam",
+        "por defecto en los frameworks (inic. LeCun, salida aleatoria), Adam",
+    ),
+    "lf10_adam": (
+        "approx's default (spread init, least-squares readout), Adam",
+        "por defecto en approx (inic. repartida, salida por mínimos cuadrados), Adam",
+    ),
+    "lf10_best": (
+        "best of {k} restarts, each polished by L-BFGS in float64",
+        "la mejor de {k} reinicios, cada uno pulido con L-BFGS en float64",
+    ),
+    "lf10_gap": ("what the optimiser leaves", "lo que deja el optimizador"),
+    "lf10_legend_title": (
+        "Adam in float32: median and min–max of {k} seeds",
+        "Adam en float32: mediana y mín–máx de {k} semillas",
+    ),
     # -- the explorer page (approx.plots.explorer; the page reads these rows without
     #    their "ex_" prefix) ---------------------------------------------------------------
     "ex_title": ("Universal approximation explorer", "Explorador de la aproximación universal"),
@@ -188,8 +335,8 @@ def strings(prefix: str, lang: str) -> dict[str, str]:
 
 
 def register_text(entries: Mapping[str, Mapping[str, str]]) -> None:
-    """Adds labels ``{"en": {key: ...}, "es": {key: ...}}`` (the lecture and
-    scenario figures keep theirs beside their code)."""
+    """Adds labels ``{"en": {key: ...}, "es": {key: ...}}`` (the scenario
+    figures keep theirs beside their code)."""
     for lang, table in entries.items():
         _check_lang(lang)
         TEXT[lang].update(table)

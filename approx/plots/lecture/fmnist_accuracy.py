@@ -70,7 +70,7 @@ def figure_fashion_mnist(out_dir, *, lang="en", cache: FigureCache | None = None
     rows, (kind, source) = _fmnist_rows(cache, quick, results)
     depths = sorted({int(float(r["depth"])) for r in rows})
     note = (
-        text("lf9_builtin", lang, n=source.train_subset, epochs=source.epochs)
+        text("lf9_builtin" if source.epochs != 1 else "lf9_builtin_1", lang, n=source.train_subset, epochs=source.epochs)
         if kind == "builtin"
         else text("lf9_results", lang, path=source)
     )
