@@ -57,7 +57,7 @@ def misread_numbers(texts: list[str], lang: str) -> list[str]:
     (``0.5`` in Spanish, ``0,5`` in English; English groups of thousands,
     ``60,000``, are no decimals) or with a hyphen for a minus sign."""
     if lang == "es":
-        decimal = lambda t: re.search(r"\d\.\d", t)  # noqa: E731
+        decimal = lambda t: re.search(r"\d\.\d", t)
     else:
-        decimal = lambda t: re.search(r"\d,\d", re.sub(r"(?<=\d),(?=\d{3}(?!\d))", "", t))  # noqa: E731
+        decimal = lambda t: re.search(r"\d,\d", re.sub(r"(?<=\d),(?=\d{3}(?!\d))", "", t))
     return [t for t in texts if decimal(t) or re.search(r"(?<![\w)\]])-\d", t)]

@@ -18,6 +18,8 @@ from pathlib import Path
 import matplotlib.text
 import numpy as np
 import pytest
+from language import language_errors as _language_errors
+from language import misread_numbers
 from matplotlib import image as mpimg
 
 from approx.cli.app import main
@@ -26,8 +28,6 @@ from approx.plots.lecture import drawing
 from approx.plots.lecture.cache import computing_modules
 from approx.plots.lecture.fmnist_accuracy import figure_fashion_mnist
 from approx.plots.text import TEXT as _TEXT
-from language import language_errors as _language_errors
-from language import misread_numbers
 
 FIGURE_NUMBERS = [f.number for f in lf.FIGURES]
 # Pixel standard deviation of an RGB(A) image in [0, 1]: a white page is 0; the

@@ -140,8 +140,6 @@ def _recording(monkeypatch, module) -> dict[str, list[str]]:
     return seen
 
 
-
-
 @LANG
 def test_sweep_figure_speaks_its_language(tmp_path, monkeypatch, lang):
     rows = [
@@ -240,7 +238,9 @@ def test_lecture_figure_1_speaks_its_language(tmp_path, monkeypatch, lang):
     assert not language_errors(texts, lang), texts
     assert not misread_numbers(texts, lang), texts
     assert text("lf1_left", lang, s=number(0.4, lang)) in texts  # s = 0,4 in Spanish
-    assert display_name("sigmoid", lang) in next(t for t in texts if t.startswith(text("lf1_title", lang, sigmoid="")[:4]))
+    assert display_name("sigmoid", lang) in next(
+        t for t in texts if t.startswith(text("lf1_title", lang, sigmoid="")[:4])
+    )
     assert number(0.2, lang) in texts  # a tick of the linear y axis
 
 

@@ -17,7 +17,7 @@ they are read by :func:`text` as these are.
 
 from __future__ import annotations
 
-from typing import Mapping
+from collections.abc import Mapping
 
 __all__ = ["LANGS", "TEXT", "display_name", "display_names", "register_text", "strings", "text"]
 
@@ -82,8 +82,8 @@ _LABELS: dict[str, tuple[str, str]] = {
     "fm_confusion_bar": ("% of the true class (each row sums to 100)", "% de la clase real (cada fila suma 100)"),
     "fm_confusion_note": (
         "Cells: % of the row's test images, one decimal.\nBlank: none; <{small}: some, but under {small_pct}.",
-        "Celdas: % de las imágenes de prueba de la fila, con un decimal.\n"
-        "En blanco: ninguna; <{small}: alguna, pero menos del {small_pct}.",
+        ("Celdas: % de las imágenes de prueba de la fila, con un decimal.\n"
+         "En blanco: ninguna; <{small}: alguna, pero menos del {small_pct}."),
     ),
     "fm_true": ("true class", "clase real"),
     "fm_predicted": ("predicted class", "clase predicha"),
@@ -127,10 +127,10 @@ _LABELS: dict[str, tuple[str, str]] = {
     "lf1_w": ("w = {w}", "w = {w}"),
     "lf1_h": ("height h = {h}", "altura h = {h}"),
     # figure 2 (the formula is the target's, written in each language's decimals)
-    "lf2_title": ("Cybenko's construction (no training) against training:  "
-                  "f(x) = 0.2 + 0.4x² + 0.3x sin 15x + 0.05 cos 50x",
-                  "La construcción de Cybenko (sin entrenar) frente al entrenamiento:  "
-                  "f(x) = 0,2 + 0,4x² + 0,3x sen 15x + 0,05 cos 50x"),
+    "lf2_title": (("Cybenko's construction (no training) against training:  "
+                   "f(x) = 0.2 + 0.4x² + 0.3x sin 15x + 0.05 cos 50x"),
+                  ("La construcción de Cybenko (sin entrenar) frente al entrenamiento:  "
+                   "f(x) = 0,2 + 0,4x² + 0,3x sen 15x + 0,05 cos 50x")),
     "lf2_row_construct": ("sum of n steep\nsigmoid steps", "suma de n escalones\nsigmoides abruptos"),
     "lf2_row_trained": ("trained network\n(Adam, seed 0)", "red entrenada\n(Adam, semilla 0)"),
     "lf2_panel": ("n = {n}:  sup error {sup}", "n = {n}:  error uniforme {sup}"),
@@ -181,11 +181,13 @@ _LABELS: dict[str, tuple[str, str]] = {
                        "construida a mano: exacta con\n6k + 1 = {p} parámetros"),
     "lf7_legend_title": ("trained networks ({activation}), median of {k} seeds",
                          "redes entrenadas ({activation}), mediana de {k} semillas"),
+    "lf7_legend_title_1": ("trained networks ({activation}), one seed", "redes entrenadas ({activation}), una semilla"),
     # figure 8
-    "lf8_title": ("Barron-class target ({target}): trained networks keep improving with width in every\n"
-                  "dimension; random features (fixed hidden layer) fall further behind as d grows",
-                  "Función objetivo de la clase de Barron ({target}): las redes entrenadas mejoran con la anchura en\n"
-                  "todas las dimensiones; las características aleatorias (capa oculta fija) se quedan más atrás al crecer d"),
+    "lf8_title": (("Barron-class target ({target}): trained networks keep improving with width in every\n"
+                   "dimension; random features (fixed hidden layer) fall further behind as d grows"),
+                  ("Función objetivo de la clase de Barron ({target}): las redes entrenadas mejoran con la anchura en\n"
+                   "todas las dimensiones; las características aleatorias (capa oculta fija) se quedan más atrás "
+                   "al crecer d")),
     "lf8_trained": ("trained (all layers)", "redes entrenadas (todas las capas)"),
     "lf8_random": ("random features (output layer only)", "características aleatorias (solo la capa de salida)"),
     "lf8_barron": ("Barron's bound (2C)²/n", "cota de Barron (2C)²/n"),
@@ -218,6 +220,7 @@ _LABELS: dict[str, tuple[str, str]] = {
     "lf10_gap": ("the optimiser's share of the error", "parte del error debida al optimizador"),
     "lf10_legend_title": ("Adam in float32: median and min–max of {k} seeds",
                           "Adam en float32: mediana y mín–máx de {k} semillas"),
+    "lf10_legend_title_1": ("Adam in float32: one seed", "Adam en float32: una semilla"),
     # -- the explorer page (approx.plots.explorer; the page reads these rows without
     #    their "ex_" prefix) ---------------------------------------------------------------
     "ex_title": ("Universal approximation explorer", "Explorador de la aproximación universal"),

@@ -71,7 +71,8 @@ def figure_depth_vs_width(out_dir, *, lang="en", cache: FigureCache | None = Non
         ax.set_ylabel(text("lf_mse", lang))
         ax.set_title(text("lf7_title", lang, pieces=2**k))
         seeds = len({r["seed"] for r in rows})
-        legend_title = text("lf7_legend_title", lang, activation=display_name(shallow.activation, lang), k=seeds)
+        key = "lf7_legend_title" if seeds > 1 else "lf7_legend_title_1"
+        legend_title = text(key, lang, activation=display_name(shallow.activation, lang), k=seeds)
         ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.14), ncol=2, fontsize=12.5, title_fontsize=12.5,
                   title=legend_title)  # fmt: skip
         fig.tight_layout()

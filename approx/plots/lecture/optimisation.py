@@ -81,6 +81,6 @@ def figure_optimisation(out_dir, *, lang="en", cache: FigureCache | None = None,
         ax.set_title(text("lf10_title", lang, target=text("lf_sine", lang)))
         seeds = len({r["seed"] for r in rows_spread})
         ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.16), fontsize=13, title_fontsize=13, ncol=1,
-                  title=text("lf10_legend_title", lang, k=seeds))  # fmt: skip
+                  title=text("lf10_legend_title" if seeds > 1 else "lf10_legend_title_1", lang, k=seeds))  # fmt: skip
         fig.tight_layout()
         return save(fig, out_dir, STEM)

@@ -27,7 +27,12 @@ def figure_sigmoid_step_bump(out_dir, *, lang: str = "en", cache: FigureCache | 
         ax = axes[0]
         ax.plot(x, (x >= s).astype(float), "--", color="0.2", linewidth=2, label=text("lf1_step", lang), zorder=1)
         for i, w in enumerate(slopes):
-            ax.plot(x, np.asarray(sigmoid(jnp.asarray(w * (x - s)))), color=PALETTE[i], label=text("lf1_w", lang, w=number(w, lang)))
+            ax.plot(
+                x,
+                np.asarray(sigmoid(jnp.asarray(w * (x - s)))),
+                color=PALETTE[i],
+                label=text("lf1_w", lang, w=number(w, lang)),
+            )
         ax.set_title(text("lf1_left", lang, s=number(s, lang)))
         ax.set_xticks([0, s, 1], ["0", "s", "1"])
         ax.legend(loc="upper left")
