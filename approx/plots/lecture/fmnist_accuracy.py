@@ -48,7 +48,7 @@ def canonical_fmnist_results() -> Path | None:
 
 
 def _fmnist_rows(cache: FigureCache, quick: bool, results: str | Path | None):
-    """Rows of the canonical sweep (or ``results``), else of a short built-in
+    """Rows of the canonical sweep (or ``results``), else of the built-in
     sweep run in the cache; FigureSkipped when neither is possible."""
     if results is not None:
         rows = read_rows(Path(results) / "results.csv") if Path(results).is_dir() else read_rows(results)
@@ -66,7 +66,7 @@ def _fmnist_rows(cache: FigureCache, quick: bool, results: str | Path | None):
 def figure_fashion_mnist(out_dir, *, lang="en", cache: FigureCache | None = None, quick=False, results=None):
     """Fashion-MNIST test accuracy (and training accuracy, dashed) against
     hidden width: from the canonical sweep's results when found
-    (``approx run experiments/fmnist_width.toml``), else from a short
+    (``approx run experiments/fmnist_width.toml``), else from the
     built-in sweep (all 60,000 training images, 10 epochs), whose size the
     figure states."""
     cache = cache or FigureCache()
