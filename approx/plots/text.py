@@ -136,9 +136,9 @@ _LABELS: dict[str, tuple[str, str]] = {
     "lf2_panel": ("n = {n}:  sup error {sup}", "n = {n}:  error uniforme {sup}"),
     "lf2_rate_title": ("sup error against n", "error uniforme frente a n"),
     "lf2_construct": ("construction", "construcción"),
-    "lf2_trained": ("trained network (the widths drawn left)", "red entrenada (las anchuras de la izquierda)"),
+    "lf2_trained": ("trained network (only the panels' widths)", "red entrenada (solo las anchuras de los paneles)"),
     "lf2_ref": ("slope −1", "pendiente −1"),
-    "lf2_values": ("cell centres", "centros de celda"),
+    "lf2_values": ("f at the cell centres", "f en los centros de celda"),
     # figure 3
     "lf3_title": ("A trained width-{n} network, unit by unit", "Una red entrenada de anchura {n}, unidad por unidad"),
     "lf3_units": (r"units  $a_j\,\sigma(w_j x + b_j)$", r"unidades  $a_j\,\sigma(w_j x + b_j)$"),
@@ -193,8 +193,10 @@ _LABELS: dict[str, tuple[str, str]] = {
     "lf8_barron": ("Barron's bound (2C)²/n", "cota de Barron (2C)²/n"),
     "lf8_slopes": ("slope (n ≥ 2)\ntrained {trained}\nrandom {random}",
                    "pendiente (n ≥ 2)\nentrenadas {trained}\naleatorias {random}"),
-    "lf8_note": ("trained up to n = {n}: {steps} Adam steps per network",
-                 "redes entrenadas hasta n = {n}: {steps} pasos de Adam por red"),
+    "lf8_note": (("trained networks up to n = {n} ({steps} Adam steps each); random features, a least-squares fit "
+                  "of the output layer, up to n = {m}"),
+                 ("redes entrenadas hasta n = {n} ({steps} pasos de Adam cada una); características aleatorias, un "
+                  "ajuste por mínimos cuadrados de la capa de salida, hasta n = {m}")),
     # figure 9
     "lf9_title": ("Fashion-MNIST: accuracy against hidden width",
                   "Fashion-MNIST: exactitud según la anchura de la capa oculta"),

@@ -86,7 +86,7 @@ def figure_dimension(out_dir, *, lang="en", cache: FigureCache | None = None, qu
         axes[0].legend(loc="lower left", fontsize=12)
         # Why the trained curves stop before the random features': each trained width costs a full training.
         config = _config(dims[0], quick)
-        note = text("lf8_note", lang, n=max(config.widths), steps=number(config.steps, lang, ",d"))
+        note = text("lf8_note", lang, n=max(config.widths), steps=number(config.steps, lang, ",d"), m=max(rf_widths))
         fig.text(0.5, 0.0, note, ha="center", va="top", fontsize=13, color="0.3")
         fig.suptitle(text("lf8_title", lang, target=display_name("ridge", lang)))
         fig.tight_layout()
