@@ -9,7 +9,7 @@ from approx.config import SweepConfig
 from approx.experiments.comparisons import staircase_network, unit_terms
 from approx.plots.lecture.cache import FigureCache
 from approx.plots.lecture.drawing import save, target_1d, width_axis
-from approx.plots.style import PALETTE, decimal_ticks, lecture_style, number, text
+from approx.plots.style import PALETTE, decimal_ticks, lecture_style, log_scale, number, text
 from approx.results import load_network
 from approx.targets import make_target
 
@@ -94,7 +94,7 @@ def figure_construction_vs_training(out_dir, *, lang="en", cache: FigureCache | 
         ax.plot(config.widths, trained_sup, "s-", color=PALETTE[1], label=text("lf2_trained", lang))
         ref = construct_sup[-1] * rate_widths[-1] / np.asarray(rate_widths, float)
         ax.plot(rate_widths, ref, ":", color="0.4", linewidth=2, label=text("lf2_ref", lang))
-        ax.set_yscale("log")
+        log_scale(ax, "y")
         width_axis(ax, rate_widths, lang=lang)
         ax.set_ylabel(text("lf_sup", lang))
         ax.set_title(text("lf2_rate_title", lang))

@@ -66,7 +66,7 @@ def figure_depth_vs_width(out_dir, *, lang="en", cache: FigureCache | None = Non
         ax.annotate(text("lf7_exact_note", lang, p=exact_params), (exact_params, y_star), textcoords="offset points",
                     xytext=(16, 0), fontsize=13, va="center")  # fmt: skip
         log_scale(ax, "x", plain=True, lang=lang)
-        ax.set_yscale("log")
+        log_scale(ax, "y")
         ax.set_xlabel(text("lf7_params", lang))
         ax.set_ylabel(text("lf_mse", lang))
         ax.set_title(text("lf7_title", lang, pieces=2**k))

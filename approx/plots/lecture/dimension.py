@@ -10,7 +10,7 @@ from approx.config import SweepConfig
 from approx.experiments.comparisons import random_feature_errors
 from approx.plots.lecture.cache import FigureCache
 from approx.plots.lecture.drawing import median_band, plot_band, save, width_axis
-from approx.plots.style import PALETTE, display_name, lecture_style, number, text
+from approx.plots.style import PALETTE, display_name, lecture_style, log_scale, number, text
 from approx.targets import make_target
 
 __all__ = ["FIG8_DIMS", "figure_dimension"]
@@ -61,7 +61,7 @@ def _panel(ax, cache: FigureCache, d: int, rf_widths, quick: bool, lang: str) ->
               linestyle="--")  # fmt: skip
     ax.plot(rw, barron_line(rw, target.constants["barron_constant"]), ":", color="0.35", linewidth=2.2,
             label=text("lf8_barron", lang))  # fmt: skip
-    ax.set_yscale("log")
+    log_scale(ax, "y")
     width_axis(ax, rw, lang=lang, max_ticks=5)
     ax.set_title(f"d = {d}", fontsize=17)
     ax.text(0.97, 0.97, text("lf8_slopes", lang, trained=number(trained_fit.slope, lang, ".2f"), random=number(rf_fit.slope, lang, ".2f")),

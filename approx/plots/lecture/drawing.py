@@ -9,7 +9,7 @@ import jax.numpy as jnp
 import numpy as np
 
 from approx.analysis import summarize
-from approx.plots.style import number, save_figure, text
+from approx.plots.style import log_scale, number, save_figure, text
 from approx.targets import Target
 
 __all__ = ["median_band", "norm_panels", "plot_band", "save", "target_1d", "width_axis"]
@@ -59,7 +59,7 @@ def norm_panels(axes, widths, titles: tuple[str, str], lang: str) -> None:
     """An L2 panel and a sup-norm panel side by side: log y axes, width x
     axes, their labels, and the two titles (text keys)."""
     for ax, key, ylabel in zip(axes, titles, ("lf_l2", "lf_sup")):
-        ax.set_yscale("log")
+        log_scale(ax, "y")
         width_axis(ax, widths, lang=lang)
         ax.set_ylabel(text(ylabel, lang))
         ax.set_title(text(key, lang), fontsize=16)

@@ -10,7 +10,7 @@ from approx.config import SweepConfig
 from approx.experiments.sweep import make_data
 from approx.plots.lecture.cache import FigureCache
 from approx.plots.lecture.drawing import save
-from approx.plots.style import decimal_ticks, lecture_style, number, text
+from approx.plots.style import PowerFormatter, decimal_ticks, lecture_style, number, text
 from approx.results import load_network
 from approx.targets import grid, make_target
 
@@ -84,6 +84,8 @@ def figure_two_dimensions(out_dir, *, lang="en", cache: FigureCache | None = Non
         value_bar = fig.colorbar(value_image, ax=axes[0, :], shrink=0.9, pad=0.02)
         value_bar.set_label(text("lf6_value", lang))
         decimal_ticks(value_bar.ax, lang)
-        fig.colorbar(err_image, ax=axes[1, :], shrink=0.9, pad=0.02).set_label(text("lf6_abs_err", lang))
+        err_bar = fig.colorbar(err_image, ax=axes[1, :], shrink=0.9, pad=0.02)
+        err_bar.set_label(text("lf6_abs_err", lang))
+        err_bar.ax.yaxis.set_major_formatter(PowerFormatter(base=10))  # 10⁻³, as the other log axes
         fig.suptitle(text("lf6_title", lang))
         return save(fig, out_dir, STEM)
