@@ -55,7 +55,8 @@ def figure_depth_vs_width(out_dir, *, lang="en", cache: FigureCache | None = Non
             med, lo, hi = (np.array([v[q] for v in s]) for q in ("median", "min", "max"))
             label = text("lf7_depth1", lang) if depth == 1 else text("lf7_depthn", lang, d=depth)
             plot_band(ax, p, med, lo, hi, PALETTE[i], label, marker="os^D"[i])
-            _width_labels(ax, sorted({int(r["width"]) for r in mine}), p, med, PALETTE[i], lang, below=depth == 1)
+            place = "above" if depth == depths[-1] and depth > 1 else ("below left" if depth == 1 else "below right")
+            _width_labels(ax, sorted({int(r["width"]) for r in mine}), p, med, PALETTE[i], lang, place)
             floor, ceiling = min(floor, lo.min()), max(ceiling, hi.max())
         # Below the data, the hand-built network (exact: its error is 0); above
         # it, room for the width labels of the top points under the title.
@@ -79,11 +80,20 @@ def figure_depth_vs_width(out_dir, *, lang="en", cache: FigureCache | None = Non
         return save(fig, out_dir, STEM)
 
 
-def _width_labels(ax, widths, params, errors, color, lang: str, below: bool) -> None:
-    """Each point's width n beside it: below and to the left of the falling
-    shallow curve, above and to the right of the deep ones, so that no label
-    sits on another curve's marker."""
-    offset, ha, va = ((-7, -6), "right", "top") if below else ((7, 6), "left", "bottom")
+# Where a curve's width labels go: below and left of the falling shallow
+# curve, below and right of the middle depths, above the deepest (the deep
+# curves run close together, one above the other), so that no label sits on
+# another curve or marker.
+_PLACES = {
+    "below left": ((-7, -6), "right", "top"),
+    "below right": ((7, -6), "left", "top"),
+    "above": ((8, 8), "left", "bottom"),
+}
+
+
+def _width_labels(ax, widths, params, errors, color, lang: str, place: str) -> None:
+    """Each point's width n beside it, at ``place`` (a key of ``_PLACES``)."""
+    offset, ha, va = _PLACES[place]
     for width, x, y in zip(widths, params, errors):
         ax.annotate(number(width, lang), (x, y), textcoords="offset points", xytext=offset, ha=ha, va=va,
                     fontsize=12, color=color)  # fmt: skip
