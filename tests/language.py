@@ -15,7 +15,7 @@ import re
 
 from approx.plots.text import LANGS, TEXT, display_names
 
-__all__ = ["ONLY", "language_errors", "words"]
+__all__ = ["ONLY", "language_errors", "misread_numbers", "words"]
 
 
 def words(text: str) -> set[str]:
@@ -50,3 +50,14 @@ def language_errors(texts: list[str], lang: str) -> list[str]:
     if not found & ONLY[lang]:
         errors.append(f"no {lang} word among {sorted(found)}")
     return errors
+
+
+def misread_numbers(texts: list[str], lang: str) -> list[str]:
+    """The texts with a number written in the other language's decimal mark
+    (``0.5`` in Spanish, ``0,5`` in English; English groups of thousands,
+    ``60,000``, are no decimals) or with a hyphen for a minus sign."""
+    if lang == "es":
+        decimal = lambda t: re.search(r"\d\.\d", t)
+    else:
+        decimal = lambda t: re.search(r"\d,\d", re.sub(r"(?<=\d),(?=\d{3}(?!\d))", "", t))
+    return [t for t in texts if decimal(t) or re.search(r"(?<![\w)\]])-\d", t)]

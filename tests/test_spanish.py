@@ -3,7 +3,9 @@ no English label in a Spanish figure (nor the other way round).
 
 The text objects of each figure are read as it is saved: the sweep's figure,
 the four Fashion-MNIST figures of a small synthetic run directory (no
-training), a frame of a training movie, and the explorer page's strings.
+training), a frame of a training movie, the explorer page's strings, and the
+lecture figures that need no training (tests/test_figures.py reads all ten,
+built small, in its slow tests).
 """
 
 from __future__ import annotations
@@ -17,13 +19,15 @@ import numpy as np
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from language import ONLY, language_errors
+from language import ONLY, language_errors, misread_numbers
 
 from approx.data.fashion_mnist import CLASS_NAMES, FashionMNIST
 from approx.plots import animate as animate_plots
 from approx.plots import fmnist as fmnist_plots
 from approx.plots import sweep as sweep_plots
 from approx.plots.explorer import page_strings
+from approx.plots.lecture import drawing as lecture_drawing
+from approx.plots.lecture import fmnist_accuracy, sigmoid_step
 from approx.plots.style import number
 from approx.plots.text import _LABELS, _NAMES, LANGS, display_name, display_names, strings, text
 from approx.results import load_network
@@ -55,7 +59,8 @@ def test_the_tables_have_the_same_keys_and_fields():
 
 def test_only_formulas_and_names_read_the_same_in_both_languages():
     same = {k for k, (en, es) in _LABELS.items() if en == es}
-    assert same == {"barron", "fm_arch", "an_x", "ex_x", "ex_heat_error"}
+    lecture = {"lf_x", "lf1_right", "lf1_w", "lf4_kink", "lf4_step", "lf6_abs_err"}  # formulas after a display name
+    assert same == {"barron", "fm_arch", "an_x", "ex_x", "ex_heat_error"} | lecture
     assert {k for k, (en, es) in _NAMES.items() if en == es} == {"relu", "gelu", "elu", "softplus"}
 
 
@@ -64,7 +69,7 @@ def test_spanish_labels_follow_the_house_rules():
         for label in (en, es):
             assert not re.search(r"(?<![\w{}])-\s*\d|\|f - g\|", label), (key, label)  # a true minus sign
             assert "min-max" not in label and "mín-máx" not in label, (key, label)  # an en dash in ranges
-        assert "(s)" not in es and "objetivo" not in es.replace("función objetivo", ""), (key, es)
+        assert "(s)" not in es and "objetivo" not in es.lower().replace("función objetivo", ""), (key, es)
 
 
 def test_text_and_display_names():
@@ -135,12 +140,6 @@ def _recording(monkeypatch, module) -> dict[str, list[str]]:
     return seen
 
 
-def _numbers_read_as(texts: list[str], lang: str) -> list[str]:
-    """Numbers written with the other language's decimal mark, or a hyphen as a minus sign."""
-    mark = r"\d\.\d" if lang == "es" else r"\d,\d"
-    return [t for t in texts if re.search(mark, t) or re.search(r"(?<![\w)\]])-\d", t)]
-
-
 @LANG
 def test_sweep_figure_speaks_its_language(tmp_path, monkeypatch, lang):
     rows = [
@@ -152,7 +151,7 @@ def test_sweep_figure_speaks_its_language(tmp_path, monkeypatch, lang):
     sweep_plots.plot_error_vs_width(rows, tmp_path / "error_vs_width", lang=lang)
     texts = seen["error_vs_width"]
     assert not language_errors(texts, lang), texts
-    assert not _numbers_read_as(texts, lang), texts
+    assert not misread_numbers(texts, lang), texts
     assert text("diverged_1", lang) in texts
     slope = next(t for t in texts if t.startswith(text("fit", lang, slope="")))
     mark = "," if lang == "es" else "."
@@ -199,7 +198,7 @@ def test_fashion_mnist_figures_speak_their_language(tmp_path, monkeypatch, lang)
     assert len(paths) == 8
     for stem, texts in seen.items():
         assert not language_errors(texts, lang), (stem, texts)
-        assert not _numbers_read_as(texts, lang), (stem, texts)
+        assert not misread_numbers(texts, lang), (stem, texts)
     assert display_name("sigmoid", lang) in " ".join(seen["learning_curves"])
     title = next(t for t in seen["confusion_matrix"] if "\n" in t)
     assert title.endswith(" " + number(accuracy, lang, ".1%"))
@@ -218,7 +217,7 @@ def test_a_movie_frame_speaks_its_language(tmp_path, lang):
         texts = [t.get_text() for t in fig.findobj(matplotlib.text.Text) if t.get_text()]
         animate_plots.plt.close(fig)
     assert not language_errors(texts, lang), texts
-    assert not _numbers_read_as(texts, lang), texts
+    assert not misread_numbers(texts, lang), texts
     assert text("an_title", lang, target=display_name("sine", lang), n=3, seed=0) in texts
 
 
@@ -228,3 +227,36 @@ def test_explorer_strings_speak_their_language(lang):
     assert page["en"].keys() == page["es"].keys()
     assert not language_errors(list(page[lang].values()), lang)
     assert not language_errors([display_name(n, lang) for n in ("sigmoid", "cos_squasher", "teacher", "kink")], lang)
+
+
+# -- the lecture figures ----------------------------------------------------------------------
+@LANG
+def test_lecture_figure_1_speaks_its_language(tmp_path, monkeypatch, lang):
+    seen = _recording(monkeypatch, lecture_drawing)
+    sigmoid_step.figure_sigmoid_step_bump(tmp_path, lang=lang)
+    texts = seen["01_sigmoid_to_step"]
+    assert not language_errors(texts, lang), texts
+    assert not misread_numbers(texts, lang), texts
+    assert text("lf1_left", lang, s=number(0.4, lang)) in texts  # s = 0,4 in Spanish
+    assert display_name("sigmoid", lang) in next(
+        t for t in texts if t.startswith(text("lf1_title", lang, sigmoid="")[:4])
+    )
+    assert number(0.2, lang) in texts  # a tick of the linear y axis
+
+
+@LANG
+@pytest.mark.parametrize("epochs", [1, 10])
+def test_fashion_mnist_lecture_figure_says_what_it_was_trained_on(lang, epochs):
+    """The built-in sweep's note counts the images and epochs of its config."""
+    from approx.config import FMNISTConfig
+
+    whole = fmnist_accuracy._trained_on(FMNISTConfig(epochs=epochs), lang)
+    small = fmnist_accuracy._trained_on(FMNISTConfig(epochs=epochs, train_subset=512, test_subset=300), lang)
+    assert number(60000, lang, ",d") in whole and number(10000, lang, ",d") in whole
+    assert "512" in small and "300" in small and "60" not in small
+    epochs_word = {("en", 1): "1 epoch,", ("en", 10): "10 epochs", ("es", 1): "1 época ", ("es", 10): "10 épocas"}
+    assert epochs_word[lang, epochs] in whole
+    assert not language_errors([whole], lang) and not misread_numbers([whole], lang)
+    assert fmnist_accuracy._config(quick=False) == FMNISTConfig(
+        widths=(16, 32, 64, 128, 256, 512, 1024), depths=(1, 2), seeds=2, epochs=10, lr=0.002
+    )

@@ -11,13 +11,13 @@ for accuracy (*precisión* is precision), *ECM* for the mean squared error,
 *anchura* for a layer's width; a true minus sign (−) and an en dash in ranges
 (mín–máx).
 
-The lecture figures and the scenario figures still add their own rows with
-:func:`register_text`; they are read by :func:`text` as these are.
+The scenario figures still add their own rows with :func:`register_text`;
+they are read by :func:`text` as these are.
 """
 
 from __future__ import annotations
 
-from typing import Mapping
+from collections.abc import Mapping
 
 from approx.config import LANGS
 
@@ -83,8 +83,8 @@ _LABELS: dict[str, tuple[str, str]] = {
     "fm_confusion_bar": ("% of the true class (each row sums to 100)", "% de la clase real (cada fila suma 100)"),
     "fm_confusion_note": (
         "Cells: % of the row's test images, one decimal.\nBlank: none; <{small}: some, but under {small_pct}.",
-        "Celdas: % de las imágenes de prueba de la fila, con un decimal.\n"
-        "En blanco: ninguna; <{small}: alguna, pero menos del {small_pct}.",
+        ("Celdas: % de las imágenes de prueba de la fila, con un decimal.\n"
+         "En blanco: ninguna; <{small}: alguna, pero menos del {small_pct}."),
     ),
     "fm_true": ("true class", "clase real"),
     "fm_predicted": ("predicted class", "clase predicha"),
@@ -108,6 +108,122 @@ _LABELS: dict[str, tuple[str, str]] = {
     "an_x": ("x", "x"),
     "an_slice": ("x₁  (other coordinates = ½)", "x₁  (las demás coordenadas = ½)"),
     "an_value": ("value", "valor"),
+    # -- the lecture figures (approx.plots.lecture): lf_ rows are shared, lfN_ rows are
+    #    figure N's; {target}, {activation}, {name} are display names --------------------------
+    "lf_x": ("x", "x"),
+    "lf_target": ("target f", "función objetivo f"),
+    "lf_width_n": ("hidden width n", "anchura de la capa oculta n"),
+    "lf_sup": ("sup error  max |f − g|", "error uniforme  máx |f − g|"),
+    "lf_l2": ("L2 error  ‖f − g‖₂", "error L2  ‖f − g‖₂"),
+    "lf_mse": ("mean squared error", "error cuadrático medio"),
+    "lf_sine": ("sin(2πx) + ½ sin(6πx)", "sen(2πx) + ½ sen(6πx)"),
+    "lf_l2_panel": ("L2 norm", "norma L2"),
+    "lf_sup_panel": ("sup norm", "norma uniforme (sup)"),
+    # figure 1
+    "lf1_title": ("From {sigmoid} to step, from two steps to a bump",
+                  "De la {sigmoid} al escalón, de dos escalones a un pulso"),
+    "lf1_left": ("σ(w (x − s)) as w grows  (s = {s})", "σ(w (x − s)) al crecer w  (s = {s})"),
+    "lf1_right": ("h [σ(w (x − s₁)) − σ(w (x − s₂))]", "h [σ(w (x − s₁)) − σ(w (x − s₂))]"),
+    "lf1_step": ("step at s", "escalón en s"),
+    "lf1_w": ("w = {w}", "w = {w}"),
+    "lf1_h": ("height h = {h}", "altura h = {h}"),
+    # figure 2 (the formula is the target's, written in each language's decimals)
+    "lf2_title": (("Cybenko's construction (no training) against training:  "
+                   "f(x) = 0.2 + 0.4x² + 0.3x sin 15x + 0.05 cos 50x"),
+                  ("La construcción de Cybenko (sin entrenar) frente al entrenamiento:  "
+                   "f(x) = 0,2 + 0,4x² + 0,3x sen 15x + 0,05 cos 50x")),
+    "lf2_row_construct": ("sum of n steep\nsigmoid steps", "suma de n escalones\nsigmoides abruptos"),
+    "lf2_row_trained": ("trained network\n(Adam, seed 0)", "red entrenada\n(Adam, semilla 0)"),
+    "lf2_panel": ("n = {n}:  sup error {sup}", "n = {n}:  error uniforme {sup}"),
+    "lf2_rate_title": ("sup error against n", "error uniforme frente a n"),
+    "lf2_construct": ("construction", "construcción"),
+    "lf2_trained": ("trained network (only the panels' widths)", "red entrenada (solo las anchuras de los paneles)"),
+    "lf2_ref": ("slope −1", "pendiente −1"),
+    "lf2_values": ("f at the cell centres", "f en los centros de celda"),
+    # figure 3
+    "lf3_title": ("A trained width-{n} network, unit by unit", "Una red entrenada de anchura {n}, unidad por unidad"),
+    "lf3_units": (r"units  $a_j\,\sigma(w_j x + b_j)$", r"unidades  $a_j\,\sigma(w_j x + b_j)$"),
+    "lf3_sum": ("their sum + c  (the network)", "su suma + c  (la red)"),
+    "lf3_bias": ("output bias c", "sesgo de salida c"),
+    "lf3_note": ("MSE {mse},  sup error {sup}", "ECM {mse},  error uniforme {sup}"),
+    # figure 4
+    "lf4_title": ("Continuity matters for the sup norm, not for L2",
+                  "La continuidad importa para la norma uniforme, no para L2"),
+    "lf4_smooth": ("smooth: sin(2πx) + ½ sin(6πx)", "suave: sen(2πx) + ½ sen(6πx)"),
+    "lf4_kink": ("{name}: |x − ½|", "{name}: |x − ½|"),
+    "lf4_step": ("{name}: 1[x ≥ ½]", "{name}: 1[x ≥ ½]"),
+    "lf4_half": ("½: no continuous g does better on the step", "½: ninguna g continua lo mejora en el escalón"),
+    "lf4_l2_panel": ("L2 error (Hornik: → 0 for all three)", "error L2 (Hornik: → 0 en las tres)"),
+    "lf4_sup_panel": ("sup error (Cybenko needs continuity)", "error uniforme (Cybenko exige continuidad)"),
+    # figure 5
+    "lf5_title": ("Hornik: any bounded, non-constant activation approximates  (target {target})",
+                  "Hornik: toda activación acotada y no constante aproxima  (función objetivo {target})"),
+    "lf5_sin": ("{name} (initial slope ×¼)", "{name} (pendiente inicial ×¼)"),
+    "lf5_relu": ("{name} (unbounded: Leshno 1993)", "{name} (no acotada: Leshno 1993)"),
+    # figure 6
+    "lf6_title": ("Two inputs: target, fit and error on [0, 1]²",
+                  "Dos entradas: función objetivo, ajuste y error en [0, 1]²"),
+    "lf6_target": ("target f(x₁, x₂)", "función objetivo\nf(x₁, x₂)"),
+    "lf6_fit": ("network, n = {n}", "red, n = {n}"),
+    "lf6_err": ("|f − g|,  n = {n}\nsup {sup}", "|f − g|,  n = {n}\nmáx {sup}"),
+    "lf6_value": ("value", "valor"),
+    "lf6_abs_err": ("|f − g|", "|f − g|"),
+    "lf6_train": ("{n} training points", "{n} puntos\nde entrenamiento"),
+    # figure 7
+    "lf7_title": ("Depth against width on the sawtooth ({pieces} linear pieces)",
+                  "Profundidad frente a anchura en el diente de sierra ({pieces} tramos lineales)"),
+    "lf7_params": ("number of parameters   (beside each point: its width n)",
+                   "número de parámetros   (junto a cada punto: su anchura n)"),
+    "lf7_depth1": ("1 hidden layer (shallow, wide)", "1 capa oculta (red ancha y poco profunda)"),
+    "lf7_depthn": ("{d} hidden layers (deep, narrow)", "{d} capas ocultas (red profunda y estrecha)"),
+    "lf7_exact": ("hand-built ({activation}), depth {k}, width 2",
+                  "red construida a mano ({activation}), profundidad {k}, anchura 2"),
+    "lf7_exact_note": ("hand-built: exact with\n6k + 1 = {p} parameters",
+                       "construida a mano: exacta con\n6k + 1 = {p} parámetros"),
+    "lf7_legend_title": ("trained networks ({activation}), median of {k} seeds",
+                         "redes entrenadas ({activation}), mediana de {k} semillas"),
+    "lf7_legend_title_1": ("trained networks ({activation}), one seed", "redes entrenadas ({activation}), una semilla"),
+    # figure 8
+    "lf8_title": (("Barron-class target ({target}): trained networks keep improving with width in every\n"
+                   "dimension; random features (fixed hidden layer) fall further behind as d grows"),
+                  ("Función objetivo de la clase de Barron ({target}): las redes entrenadas mejoran con la anchura en\n"
+                   "todas las dimensiones; las características aleatorias (capa oculta fija) se quedan más atrás "
+                   "al crecer d")),
+    "lf8_trained": ("trained (all layers)", "redes entrenadas (todas las capas)"),
+    "lf8_random": ("random features (output layer only)", "características aleatorias (solo la capa de salida)"),
+    "lf8_barron": ("Barron's bound (2C)²/n", "cota de Barron (2C)²/n"),
+    "lf8_slopes": ("slope (n ≥ 2)\ntrained {trained}\nrandom {random}",
+                   "pendiente (n ≥ 2)\nentrenadas {trained}\naleatorias {random}"),
+    "lf8_note": (("trained networks up to n = {n} ({steps} Adam steps each); random features, a least-squares fit "
+                  "of the output layer, up to n = {m}"),
+                 ("redes entrenadas hasta n = {n} ({steps} pasos de Adam cada una); características aleatorias, un "
+                  "ajuste por mínimos cuadrados de la capa de salida, hasta n = {m}")),
+    # figure 9
+    "lf9_title": ("Fashion-MNIST: accuracy against hidden width",
+                  "Fashion-MNIST: exactitud según la anchura de la capa oculta"),
+    "lf9_accuracy": ("accuracy (%)", "exactitud (%)"),
+    "lf9_depth1": ("1 hidden layer", "1 capa oculta"),
+    "lf9_depthn": ("{d} hidden layers", "{d} capas ocultas"),
+    "lf9_trained_on": ("networks trained on {n} images for {epochs} epochs, tested on {m}",
+                       "redes entrenadas con {n} imágenes durante {epochs} épocas y evaluadas con {m}"),
+    "lf9_trained_on_1": ("networks trained on {n} images for 1 epoch, tested on {m}",
+                         "redes entrenadas con {n} imágenes durante 1 época y evaluadas con {m}"),
+    "lf9_results": ("results from {path}", "resultados de {path}"),
+    "lf9_test": (", test", ", prueba"),
+    "lf9_train": (", training", ", entrenamiento"),
+    # figure 10
+    "lf10_title": ("Optimisation or approximation?  (target {target})",
+                   "¿Optimización o aproximación?  (función objetivo {target})"),
+    "lf10_lecun": ("usual library default (LeCun init, random readout), Adam",
+                   "configuración habitual de las bibliotecas (inicialización de LeCun, salida aleatoria), Adam"),
+    "lf10_adam": ("approx's default (spread init, least-squares readout), Adam",
+                  "configuración de approx (inicialización repartida, salida por mínimos cuadrados), Adam"),
+    "lf10_best": ("best of {k} restarts, each polished by L-BFGS in float64",
+                  "el mejor de {k} reinicios, cada uno refinado con L-BFGS en float64"),
+    "lf10_gap": ("the optimiser's share of the error", "parte del error debida al optimizador"),
+    "lf10_legend_title": ("Adam in float32: median and min–max of {k} seeds",
+                          "Adam en float32: mediana y mín–máx de {k} semillas"),
+    "lf10_legend_title_1": ("Adam in float32: one seed", "Adam en float32: una semilla"),
     # -- the explorer page (approx.plots.explorer; the page reads these rows without
     #    their "ex_" prefix) ---------------------------------------------------------------
     "ex_title": ("Universal approximation explorer", "Explorador de la aproximación universal"),
@@ -189,8 +305,8 @@ def strings(prefix: str, lang: str) -> dict[str, str]:
 
 
 def register_text(entries: Mapping[str, Mapping[str, str]]) -> None:
-    """Adds labels ``{"en": {key: ...}, "es": {key: ...}}`` (the lecture and
-    scenario figures keep theirs beside their code)."""
+    """Adds labels ``{"en": {key: ...}, "es": {key: ...}}`` (the scenario
+    figures keep theirs beside their code)."""
     for lang, table in entries.items():
         _check_lang(lang)
         TEXT[lang].update(table)

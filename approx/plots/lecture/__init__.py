@@ -3,7 +3,8 @@
 ``approx figures [--out DIR] [--lang en|es] [--refresh]`` regenerates every
 figure of the course into ``figures/`` (PNG at 200 dpi and PDF), in the shared
 lecture style of :mod:`approx.plots.style` (large type, Okabe-Ito colours, no chart
-junk), with English or Spanish titles, labels and legends (:mod:`.labels`).
+junk), with English or Spanish titles, labels and legends (their rows in
+:mod:`approx.plots.text`).
 
 The figures draw; they never train. Figures that need trained networks ask a
 :class:`~approx.plots.lecture.cache.FigureCache` for them: it runs the width
@@ -15,7 +16,7 @@ that any ``--out`` reuses them and the Spanish build costs only the drawing;
 CPU: a cold build and a cached one write the same bytes.
 
 Modules: :mod:`.registry` (the figures, :func:`build_figures`, the gallery),
-:mod:`.cache`, :mod:`.labels`, :mod:`.drawing` (what figures draw alike),
+:mod:`.cache`, :mod:`.drawing` (what figures draw alike),
 :mod:`.sweeps` (the 1-D sweep figures 4, 5 and 10 share), and one module per
 figure: :mod:`.sigmoid_step` (1), :mod:`.construction` (2),
 :mod:`.hidden_units` (3), :mod:`.continuity` (4), :mod:`.activation_choice` (5),

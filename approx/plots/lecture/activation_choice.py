@@ -11,20 +11,20 @@ from approx.config import SweepConfig
 from approx.plots.lecture.cache import FigureCache
 from approx.plots.lecture.drawing import median_band, norm_panels, save
 from approx.plots.lecture.sweeps import sweep_1d
-from approx.plots.style import PALETTE, lecture_style, text
+from approx.plots.style import PALETTE, display_name, lecture_style, text
 
 __all__ = ["FIG5_ACTIVATIONS", "figure_activations"]
 
-# (activation, label, options). The spread init's slope grows like n; for
+# (activation, label, options); label None shows the activation's display name alone. The spread init's slope grows like n; for
 # sigmoid-like units that only sharpens the steps, but sin units of frequency
 # ~n miss the target's low frequencies (at n = 64 their least-squares readout
 # leaves a training MSE of 0.25 with coefficients of 1e5), so sin starts four
 # times gentler. Bucket ratios only schedule the work: the cheap activations
 # train all widths as one program, the costly sin-based ones in three.
 FIG5_ACTIVATIONS = (
-    ("sigmoid", "lf5_sigmoid", {"bucket_ratio": 128.0}),
-    ("tanh", "tanh", {"bucket_ratio": 128.0}),
-    ("cos_squasher", "lf5_cos", {"bucket_ratio": 4.0}),
+    ("sigmoid", None, {"bucket_ratio": 128.0}),
+    ("tanh", None, {"bucket_ratio": 128.0}),
+    ("cos_squasher", None, {"bucket_ratio": 4.0}),
     ("sin", "lf5_sin", {"bucket_ratio": 4.0, "slope_scale": 0.25}),
     ("relu", "lf5_relu", {"bucket_ratio": 128.0}),
 )
@@ -46,7 +46,8 @@ def figure_activations(out_dir, *, lang="en", cache: FigureCache | None = None, 
         fig, axes = plt.subplots(1, 2, figsize=(14, 5.8), sharex=True)
         for i, (activation, label, options) in enumerate(activations):
             rows = cache.sweep("05_activations", _config(activation, options, quick))
-            name = text(label, lang) if label.startswith("lf") else label
+            name = display_name(activation, lang)
+            name = text(label, lang, name=name) if label else name
             w, med, _, _ = median_band(rows, "test_mse", np.sqrt)
             axes[0].plot(w, med, marker="os^Dv"[i], color=PALETTE[i], label=name)
             w, med, _, _ = median_band(rows, "test_sup")

@@ -181,5 +181,5 @@ class FigureCache:
             dataset = load_fashion_mnist(config.data_dir, download=False)
         except DataError as e:
             raise FigureSkipped(f"Fashion-MNIST data not found: {e}") from None
-        self.progress(f"{figure}: short built-in sweep, widths {','.join(map(str, config.widths))}")
+        self.progress(f"{figure}: built-in Fashion-MNIST sweep, widths {','.join(map(str, config.widths))}")
         return fmnist_runner.run_fmnist(config, path, resume=True, dataset=dataset).rows

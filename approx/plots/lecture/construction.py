@@ -9,7 +9,7 @@ from approx.config import SweepConfig
 from approx.experiments.comparisons import staircase_network, unit_terms
 from approx.plots.lecture.cache import FigureCache
 from approx.plots.lecture.drawing import save, target_1d, width_axis
-from approx.plots.style import PALETTE, lecture_style, text
+from approx.plots.style import PALETTE, decimal_ticks, lecture_style, log_scale, number, text
 from approx.results import load_network
 from approx.targets import make_target
 
@@ -35,13 +35,14 @@ def _trained(cache: FigureCache, config: SweepConfig, xs: np.ndarray):
     return curves, np.array([float(rows[w]["test_sup"]) for w in config.widths])
 
 
-def _panel(ax, plot_x, fx, curve, color, target_label, *, first_col, bottom_row):
+def _panel(ax, plot_x, fx, curve, color, target_label, lang, *, first_col, bottom_row):
     """One approximant (solid) over the target (dashed); tick labels on the outer panels only."""
     ax.plot(plot_x, fx, "--", color="0.15", linewidth=2, label=target_label)
     ax.plot(plot_x, curve, color=color, linewidth=2.5)
     ax.set_ylim(0.0, 1.05)
     ax.set_xlim(0, 1)
     ax.set_xticks([0, 0.5, 1])
+    decimal_ticks(ax, lang)
     if not first_col:
         ax.set_yticklabels([])
     if not bottom_row:
@@ -75,13 +76,13 @@ def figure_construction_vs_training(out_dir, *, lang="en", cache: FigureCache | 
             )
             for row, (curve, sup, color, label) in enumerate(rows):
                 ax = fig.add_subplot(grid_spec[row, col])
-                _panel(ax, xs[::8], fx[::8], curve[::8], color, text("lf_target", lang), first_col=col == 0,
+                _panel(ax, xs[::8], fx[::8], curve[::8], color, text("lf_target", lang), lang, first_col=col == 0,
                        bottom_row=row == 1)  # fmt: skip
                 if row == 0 and n <= 16:
                     centres = (np.arange(n) + 0.5) / n
                     ax.plot(centres, target_1d(target, centres), "o", color=color, markersize=6,
                             label=text("lf2_values", lang))  # fmt: skip
-                ax.set_title(text("lf2_panel", lang, n=n, sup=sup), fontsize=15)
+                ax.set_title(text("lf2_panel", lang, n=n, sup=number(sup, lang, ".3f")), fontsize=15)
                 if col == 0:
                     ax.set_ylabel(text(label, lang), fontsize=15)
                 if row == 1:
@@ -93,7 +94,7 @@ def figure_construction_vs_training(out_dir, *, lang="en", cache: FigureCache | 
         ax.plot(config.widths, trained_sup, "s-", color=PALETTE[1], label=text("lf2_trained", lang))
         ref = construct_sup[-1] * rate_widths[-1] / np.asarray(rate_widths, float)
         ax.plot(rate_widths, ref, ":", color="0.4", linewidth=2, label=text("lf2_ref", lang))
-        ax.set_yscale("log")
+        log_scale(ax, "y")
         width_axis(ax, rate_widths, lang=lang)
         ax.set_ylabel(text("lf_sup", lang))
         ax.set_title(text("lf2_rate_title", lang))

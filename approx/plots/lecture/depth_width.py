@@ -4,14 +4,13 @@ from __future__ import annotations
 
 import matplotlib.pyplot as plt
 import numpy as np
-from matplotlib.ticker import ScalarFormatter
 
 from approx.analysis import summarize
 from approx.config import SweepConfig
 from approx.experiments.comparisons import telgarsky_sawtooth
 from approx.plots.lecture.cache import FigureCache
 from approx.plots.lecture.drawing import plot_band, save
-from approx.plots.style import PALETTE, lecture_style, text
+from approx.plots.style import PALETTE, display_name, lecture_style, log_scale, number, text
 from approx.targets import make_target
 
 __all__ = ["figure_depth_vs_width"]
@@ -47,8 +46,8 @@ def figure_depth_vs_width(out_dir, *, lang="en", cache: FigureCache | None = Non
     _, exact_params = telgarsky_sawtooth(k)
     depths = sorted({int(r["depth"]) for r in rows})
     with lecture_style():
-        fig, ax = plt.subplots(figsize=(11, 6.4))
-        floor = None
+        fig, ax = plt.subplots(figsize=(12.8, 7.6))
+        floor, ceiling = np.inf, 0.0
         for i, depth in enumerate(depths):
             mine = [r for r in rows if int(r["depth"]) == depth]
             s = summarize(mine, ("params",), "test_mse")
@@ -56,24 +55,45 @@ def figure_depth_vs_width(out_dir, *, lang="en", cache: FigureCache | None = Non
             med, lo, hi = (np.array([v[q] for v in s]) for q in ("median", "min", "max"))
             label = text("lf7_depth1", lang) if depth == 1 else text("lf7_depthn", lang, d=depth)
             plot_band(ax, p, med, lo, hi, PALETTE[i], label, marker="os^D"[i])
-            widths = sorted({int(r["width"]) for r in mine})
-            for w_, p_, m_ in zip(widths, p, med):
-                ax.annotate(f"{w_}", (p_, m_), textcoords="offset points", xytext=(5, 7), fontsize=12, color=PALETTE[i])
-            floor = lo.min() if floor is None else min(floor, lo.min())
+            place = "above" if depth == depths[-1] and depth > 1 else ("below left" if depth == 1 else "below right")
+            _width_labels(ax, sorted({int(r["width"]) for r in mine}), p, med, PALETTE[i], lang, place)
+            floor, ceiling = min(floor, lo.min()), max(ceiling, hi.max())
+        # Below the data, the hand-built network (exact: its error is 0); above
+        # it, room for the width labels of the top points under the title.
         y_star = floor / 5
-        ax.set_ylim(floor / 25, None)
+        ax.set_ylim(floor / 25, ceiling * 4)
         ax.plot([exact_params], [y_star], "*", color=PALETTE[4], markersize=22, markeredgecolor="black",
-                label=text("lf7_exact", lang, k=k, p=exact_params))  # fmt: skip
-        ax.annotate(text("lf7_exact_note", lang), (exact_params, y_star), textcoords="offset points",
-                    xytext=(16, -4), fontsize=12, va="center")  # fmt: skip
-        ax.set_xscale("log")
-        ax.xaxis.set_major_formatter(ScalarFormatter())
-        ax.set_yscale("log")
+                label=text("lf7_exact", lang, activation=display_name("relu", lang), k=k))  # fmt: skip
+        ax.annotate(text("lf7_exact_note", lang, p=exact_params), (exact_params, y_star), textcoords="offset points",
+                    xytext=(16, 0), fontsize=13, va="center")  # fmt: skip
+        log_scale(ax, "x", plain=True, lang=lang)
+        log_scale(ax, "y")
         ax.set_xlabel(text("lf7_params", lang))
         ax.set_ylabel(text("lf_mse", lang))
         ax.set_title(text("lf7_title", lang, pieces=2**k))
         seeds = len({r["seed"] for r in rows})
-        ax.legend(loc="lower left", bbox_to_anchor=(0.0, 0.1), fontsize=12.5, title_fontsize=12.5,
-                  title=text("lf7_legend_title", lang, k=seeds))  # fmt: skip
+        key = "lf7_legend_title" if seeds > 1 else "lf7_legend_title_1"
+        legend_title = text(key, lang, activation=display_name(shallow.activation, lang), k=seeds)
+        ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.14), ncol=2, fontsize=12.5, title_fontsize=12.5,
+                  title=legend_title)  # fmt: skip
         fig.tight_layout()
         return save(fig, out_dir, STEM)
+
+
+# Where a curve's width labels go: below and left of the falling shallow
+# curve, below and right of the middle depths, above the deepest (the deep
+# curves run close together, one above the other), so that no label sits on
+# another curve or marker.
+_PLACES = {
+    "below left": ((-7, -6), "right", "top"),
+    "below right": ((7, -6), "left", "top"),
+    "above": ((8, 8), "left", "bottom"),
+}
+
+
+def _width_labels(ax, widths, params, errors, color, lang: str, place: str) -> None:
+    """Each point's width n beside it, at ``place`` (a key of ``_PLACES``)."""
+    offset, ha, va = _PLACES[place]
+    for width, x, y in zip(widths, params, errors):
+        ax.annotate(number(width, lang), (x, y), textcoords="offset points", xytext=offset, ha=ha, va=va,
+                    fontsize=12, color=color)  # fmt: skip

@@ -10,7 +10,7 @@ from approx.config import SweepConfig
 from approx.experiments.comparisons import random_feature_errors
 from approx.plots.lecture.cache import FigureCache
 from approx.plots.lecture.drawing import median_band, plot_band, save, width_axis
-from approx.plots.style import PALETTE, lecture_style, text
+from approx.plots.style import PALETTE, display_name, lecture_style, log_scale, number, text
 from approx.targets import make_target
 
 __all__ = ["FIG8_DIMS", "figure_dimension"]
@@ -61,10 +61,10 @@ def _panel(ax, cache: FigureCache, d: int, rf_widths, quick: bool, lang: str) ->
               linestyle="--")  # fmt: skip
     ax.plot(rw, barron_line(rw, target.constants["barron_constant"]), ":", color="0.35", linewidth=2.2,
             label=text("lf8_barron", lang))  # fmt: skip
-    ax.set_yscale("log")
+    log_scale(ax, "y")
     width_axis(ax, rw, lang=lang, max_ticks=5)
     ax.set_title(f"d = {d}", fontsize=17)
-    ax.text(0.97, 0.97, text("lf8_slopes", lang, trained=trained_fit.slope, random=rf_fit.slope),
+    ax.text(0.97, 0.97, text("lf8_slopes", lang, trained=number(trained_fit.slope, lang, ".2f"), random=number(rf_fit.slope, lang, ".2f")),
             transform=ax.transAxes, ha="right", va="top", fontsize=12.5, color="0.25",
             bbox={"facecolor": "white", "edgecolor": "none", "alpha": 0.85})  # fmt: skip
 
@@ -84,6 +84,10 @@ def figure_dimension(out_dir, *, lang="en", cache: FigureCache | None = None, qu
             _panel(ax, cache, d, rf_widths, quick, lang)
         axes[0].set_ylabel(text("lf_mse", lang))
         axes[0].legend(loc="lower left", fontsize=12)
-        fig.suptitle(text("lf8_title", lang))
+        # Why the trained curves stop before the random features': each trained width costs a full training.
+        config = _config(dims[0], quick)
+        note = text("lf8_note", lang, n=max(config.widths), steps=number(config.steps, lang, ",d"), m=max(rf_widths))
+        fig.text(0.5, 0.0, note, ha="center", va="top", fontsize=13, color="0.3")
+        fig.suptitle(text("lf8_title", lang, target=display_name("ridge", lang)))
         fig.tight_layout()
         return save(fig, out_dir, STEM)

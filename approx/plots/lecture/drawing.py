@@ -9,7 +9,7 @@ import jax.numpy as jnp
 import numpy as np
 
 from approx.analysis import summarize
-from approx.plots.style import save_figure, text
+from approx.plots.style import log_scale, number, save_figure, text
 from approx.targets import Target
 
 __all__ = ["median_band", "norm_panels", "plot_band", "save", "target_1d", "width_axis"]
@@ -50,7 +50,7 @@ def width_axis(ax, widths, label_key="lf_width_n", lang="en", max_ticks=9):
     ticks = [int(w) for w in widths]
     if len(ticks) > max_ticks:
         ticks = ticks[::2]
-    ax.set_xticks(ticks, [str(t) for t in ticks])
+    ax.set_xticks(ticks, [number(t, lang) for t in ticks])
     ax.minorticks_off()
     ax.set_xlabel(text(label_key, lang))
 
@@ -59,7 +59,7 @@ def norm_panels(axes, widths, titles: tuple[str, str], lang: str) -> None:
     """An L2 panel and a sup-norm panel side by side: log y axes, width x
     axes, their labels, and the two titles (text keys)."""
     for ax, key, ylabel in zip(axes, titles, ("lf_l2", "lf_sup")):
-        ax.set_yscale("log")
+        log_scale(ax, "y")
         width_axis(ax, widths, lang=lang)
         ax.set_ylabel(text(ylabel, lang))
         ax.set_title(text(key, lang), fontsize=16)

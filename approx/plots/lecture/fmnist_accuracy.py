@@ -11,7 +11,7 @@ import matplotlib.pyplot as plt
 from approx.config import FMNISTConfig
 from approx.plots.lecture.cache import FigureCache, FigureSkipped
 from approx.plots.lecture.drawing import median_band, plot_band, save, width_axis
-from approx.plots.style import PALETTE, lecture_style, text
+from approx.plots.style import PALETTE, decimal_ticks, lecture_style, number, text
 from approx.results import read_rows
 
 __all__ = ["CANONICAL_FMNIST", "canonical_fmnist_results", "figure_fashion_mnist"]
@@ -21,16 +21,18 @@ STEM = "09_fashion_mnist"
 CANONICAL_FMNIST = Path(__file__).resolve().parents[3] / "experiments" / "fmnist_width.toml"
 
 
+# Fashion-MNIST's training and test images (Xiao, Rasul and Vollgraf, 2017).
+FMNIST_SIZES = (60000, 10000)
+
+
 def _config(quick: bool) -> FMNISTConfig:
-    """The short built-in sweep drawn when the canonical sweep's results are not found."""
+    """The built-in sweep drawn when the canonical sweep's results are not
+    found: the whole data set, 10 epochs, widths 16..1024, depths 1 and 2."""
     if quick:
         return FMNISTConfig(
             widths=(8, 32), seeds=1, epochs=1, train_subset=512, test_subset=512, train_eval_examples=512
         )
-    return FMNISTConfig(
-        widths=(4, 16, 64, 256, 1024), seeds=1, epochs=2, train_subset=10000, test_subset=10000,
-        train_eval_examples=10000,
-    )  # fmt: skip
+    return FMNISTConfig(widths=(16, 32, 64, 128, 256, 512, 1024), depths=(1, 2), seeds=2, epochs=10, lr=0.002)
 
 
 def canonical_fmnist_results() -> Path | None:
@@ -46,7 +48,7 @@ def canonical_fmnist_results() -> Path | None:
 
 
 def _fmnist_rows(cache: FigureCache, quick: bool, results: str | Path | None):
-    """Rows of the canonical sweep (or ``results``), else of a short built-in
+    """Rows of the canonical sweep (or ``results``), else of the built-in
     sweep run in the cache; FigureSkipped when neither is possible."""
     if results is not None:
         rows = read_rows(Path(results) / "results.csv") if Path(results).is_dir() else read_rows(results)
@@ -64,16 +66,13 @@ def _fmnist_rows(cache: FigureCache, quick: bool, results: str | Path | None):
 def figure_fashion_mnist(out_dir, *, lang="en", cache: FigureCache | None = None, quick=False, results=None):
     """Fashion-MNIST test accuracy (and training accuracy, dashed) against
     hidden width: from the canonical sweep's results when found
-    (``approx run experiments/fmnist_width.toml``), else from a short
-    built-in sweep (10,000 training images, 2 epochs)."""
+    (``approx run experiments/fmnist_width.toml``), else from the
+    built-in sweep (all 60,000 training images, 10 epochs), whose size the
+    figure states."""
     cache = cache or FigureCache()
     rows, (kind, source) = _fmnist_rows(cache, quick, results)
     depths = sorted({int(float(r["depth"])) for r in rows})
-    note = (
-        text("lf9_builtin", lang, n=source.train_subset, epochs=source.epochs)
-        if kind == "builtin"
-        else text("lf9_results", lang, path=source)
-    )
+    note = _trained_on(source, lang) if kind == "builtin" else text("lf9_results", lang, path=source)
     with lecture_style():
         fig, ax = plt.subplots(figsize=(11, 6.2))
         for i, depth in enumerate(depths):
@@ -87,6 +86,7 @@ def figure_fashion_mnist(out_dir, *, lang="en", cache: FigureCache | None = None
                         label=label + text("lf9_train", lang))  # fmt: skip
         width_axis(ax, sorted({int(float(r["width"])) for r in rows}), lang=lang)
         ax.set_ylabel(text("lf9_accuracy", lang))
+        decimal_ticks(ax, lang)
         low = min(100 * float(r["test_accuracy"]) for r in rows)
         ax.set_ylim(max(0.0, 5 * math.floor(low / 5) - 5), 100)
         ax.set_title(text("lf9_title", lang))
@@ -94,3 +94,11 @@ def figure_fashion_mnist(out_dir, *, lang="en", cache: FigureCache | None = None
         ax.legend(loc="lower right", bbox_to_anchor=(1.0, 0.08), fontsize=13)
         fig.tight_layout()
         return save(fig, out_dir, STEM)
+
+
+def _trained_on(config: FMNISTConfig, lang: str) -> str:
+    """How many images and epochs the built-in sweep's networks were trained on, and tested on."""
+    n = config.train_subset or FMNIST_SIZES[0]
+    m = config.test_subset or FMNIST_SIZES[1]
+    key = "lf9_trained_on_1" if config.epochs == 1 else "lf9_trained_on"
+    return text(key, lang, n=number(n, lang, ",d"), m=number(m, lang, ",d"), epochs=config.epochs)

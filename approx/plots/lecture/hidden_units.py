@@ -9,7 +9,7 @@ from approx.config import SweepConfig
 from approx.experiments.comparisons import unit_terms
 from approx.plots.lecture.cache import FigureCache
 from approx.plots.lecture.drawing import save, target_1d
-from approx.plots.style import PALETTE, lecture_style, text
+from approx.plots.style import PALETTE, decimal_ticks, lecture_style, number, text
 from approx.results import load_network
 from approx.targets import make_target
 
@@ -69,9 +69,10 @@ def figure_hidden_units(out_dir, *, lang="en", cache: FigureCache | None = None,
         ax.plot(x, target_1d(target, x), "--", color="black", linewidth=2.5, label=text("lf_target", lang))
         ax.plot(x, total, color=PALETTE[0], linewidth=4, label=text("lf3_sum", lang))
         ax.set_xlim(0, 1)
+        decimal_ticks(ax, lang)
         ax.set_xlabel(text("lf_x", lang))
         ax.set_title(text("lf3_title", lang, n=config.widths[0]))
-        ax.text(0.99, 0.98, text("lf3_note", lang, mse=p["mse"], sup=p["sup"]), transform=ax.transAxes,
+        ax.text(0.99, 0.98, text("lf3_note", lang, mse=number(p["mse"], lang, ".1e"), sup=number(p["sup"], lang, ".2f")), transform=ax.transAxes,
                 ha="right", va="top", fontsize=13, color="0.3")  # fmt: skip
         ax.legend(loc="upper left", ncol=2, fontsize=12)
         lo, hi = min(units.min(), 0.0), max(units.max(), total.max())

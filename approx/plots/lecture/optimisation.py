@@ -12,7 +12,7 @@ from approx.experiments.comparisons import refined_errors
 from approx.plots.lecture.cache import FigureCache
 from approx.plots.lecture.drawing import median_band, plot_band, save, width_axis
 from approx.plots.lecture.sweeps import sweep_1d
-from approx.plots.style import PALETTE, lecture_style, text
+from approx.plots.style import PALETTE, lecture_style, log_scale, text
 from approx.targets import make_target
 
 __all__ = ["figure_optimisation"]
@@ -75,12 +75,12 @@ def figure_optimisation(out_dir, *, lang="en", cache: FigureCache | None = None,
         common = np.isin(w, bw)
         ax.fill_between(bw, best_mse, med[common], color=PALETTE[2], alpha=0.12, hatch="//", edgecolor=PALETTE[2],
                         linewidth=0, label=text("lf10_gap", lang))  # fmt: skip
-        ax.set_yscale("log")
+        log_scale(ax, "y")
         width_axis(ax, w, lang=lang)
         ax.set_ylabel(text("lf_mse", lang))
         ax.set_title(text("lf10_title", lang, target=text("lf_sine", lang)))
         seeds = len({r["seed"] for r in rows_spread})
         ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.16), fontsize=13, title_fontsize=13, ncol=1,
-                  title=text("lf10_legend_title", lang, k=seeds))  # fmt: skip
+                  title=text("lf10_legend_title" if seeds > 1 else "lf10_legend_title_1", lang, k=seeds))  # fmt: skip
         fig.tight_layout()
         return save(fig, out_dir, STEM)

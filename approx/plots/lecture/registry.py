@@ -16,7 +16,6 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from approx.plots.lecture import labels  # noqa: F401  (registers the figures' text)
 from approx.plots.lecture.activation_choice import figure_activations
 from approx.plots.lecture.cache import FigureCache, FigureSkipped, default_cache_dir
 from approx.plots.lecture.construction import figure_construction_vs_training

@@ -10,7 +10,7 @@ from approx.config import SweepConfig
 from approx.experiments.sweep import make_data
 from approx.plots.lecture.cache import FigureCache
 from approx.plots.lecture.drawing import save
-from approx.plots.style import lecture_style, text
+from approx.plots.style import PowerFormatter, decimal_ticks, lecture_style, number, text
 from approx.results import load_network
 from approx.targets import grid, make_target
 
@@ -37,10 +37,11 @@ def _fits(cache: FigureCache, config: SweepConfig, points) -> tuple[np.ndarray, 
     return fits, np.array([float(rows[w]["test_sup"]) for w in config.widths])
 
 
-def _ticks(axes):
+def _ticks(axes, lang: str):
+    ticks = [0, 0.5, 1]
     for ax in axes.ravel():
-        ax.set_xticks([0, 0.5, 1], ["0", "0.5", "1"])
-        ax.set_yticks([0, 0.5, 1], ["0", "0.5", "1"])
+        ax.set_xticks(ticks, [number(t, lang) for t in ticks])
+        ax.set_yticks(ticks, [number(t, lang) for t in ticks])
     for ax in axes[1]:
         ax.set_xlabel("x₁")
     for ax in axes[:, 0]:
@@ -69,7 +70,7 @@ def figure_two_dimensions(out_dir, *, lang="en", cache: FigureCache | None = Non
         value_image = axes[0, 0].imshow(f.T, cmap="viridis", vmin=lo, vmax=hi, **show)
         axes[0, 0].set_title(text("lf6_target", lang), fontsize=15)
         axes[1, 0].plot(xt[:, 0], xt[:, 1], ".", color="0.3", markersize=2.5)
-        axes[1, 0].set_title(text("lf6_train", lang, n=len(xt)), fontsize=15)
+        axes[1, 0].set_title(text("lf6_train", lang, n=number(len(xt), lang, ",d")), fontsize=15)
         axes[1, 0].set_aspect("equal")
         axes[1, 0].set_xlim(0, 1)
         axes[1, 0].set_ylim(0, 1)
@@ -78,9 +79,13 @@ def figure_two_dimensions(out_dir, *, lang="en", cache: FigureCache | None = Non
             axes[0, j + 1].set_title(text("lf6_fit", lang, n=n), fontsize=15)
             err = np.clip(np.abs(fits[j] - f), 1e-4, 1.0)
             err_image = axes[1, j + 1].imshow(err.T, cmap="magma", norm=err_norm, **show)
-            axes[1, j + 1].set_title(text("lf6_err", lang, n=n, sup=float(sups[j])), fontsize=15)
-        _ticks(axes)
-        fig.colorbar(value_image, ax=axes[0, :], shrink=0.9, pad=0.02).set_label(text("lf6_value", lang))
-        fig.colorbar(err_image, ax=axes[1, :], shrink=0.9, pad=0.02).set_label(text("lf6_abs_err", lang))
+            axes[1, j + 1].set_title(text("lf6_err", lang, n=n, sup=number(float(sups[j]), lang, ".2g")), fontsize=15)
+        _ticks(axes, lang)
+        value_bar = fig.colorbar(value_image, ax=axes[0, :], shrink=0.9, pad=0.02)
+        value_bar.set_label(text("lf6_value", lang))
+        decimal_ticks(value_bar.ax, lang)
+        err_bar = fig.colorbar(err_image, ax=axes[1, :], shrink=0.9, pad=0.02)
+        err_bar.set_label(text("lf6_abs_err", lang))
+        err_bar.ax.yaxis.set_major_formatter(PowerFormatter(base=10))  # 10⁻³, as the other log axes
         fig.suptitle(text("lf6_title", lang))
         return save(fig, out_dir, STEM)
