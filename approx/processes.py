@@ -101,7 +101,7 @@ def initialize(env: Mapping[str, str] | None = None) -> None:
         jax.distributed.initialize(**settings)
     except (ValueError, TypeError) as e:  # JAX's own checks of its arguments
         raise DistributedError(
-            f"--distributed: {e} Set {', '.join(ENV_VARS)} on every process "
+            f"multi-process run: {e} Set {', '.join(ENV_VARS)} on every process "
             "(or run under SLURM, Open MPI or a TPU pod, where JAX finds them)"
         ) from None
     except RuntimeError as e:  # the coordinator never answered
@@ -109,7 +109,7 @@ def initialize(env: Mapping[str, str] | None = None) -> None:
             raise
         first = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
         raise DistributedError(
-            f"--distributed: cannot join the processes at {settings['coordinator_address']}: {first}"
+            f"multi-process run: cannot join the processes at {settings['coordinator_address']}: {first}"
         ) from None
 
 

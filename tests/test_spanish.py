@@ -189,7 +189,7 @@ def _fmnist_run(directory, n_test: int = 200):
     return FashionMNIST(images, y_test, images, y_test, CLASS_NAMES, "synthetic"), float(np.mean(predicted == y_test))
 
 
-@LANG
+@pytest.mark.parametrize("lang", [pytest.param("en", marks=pytest.mark.slow), "es"])
 def test_fashion_mnist_figures_speak_their_language(tmp_path, monkeypatch, lang):
     dataset, accuracy = _fmnist_run(tmp_path)
     seen = _recording(monkeypatch, fmnist_plots)

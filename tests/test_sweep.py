@@ -67,6 +67,7 @@ def test_same_config_same_numbers(tiny_sweep, tmp_path):
     assert _by_run(out / "results.csv") == _by_run(tmp_path / "results.csv")
 
 
+@pytest.mark.slow  # refusing: test_results.py; resuming to the same rows: test_resume.py (quick)
 def test_refuses_to_overwrite_and_resumes(tmp_path):
     cfg = SweepConfig(**(TINY | {"widths": (2, 8)}))
     run_sweep(cfg, tmp_path)

@@ -80,6 +80,7 @@ FLAG_OF_SETTING = (
     ("format='mp4'", "--format mp4"),
     ("format='gif'", "--format gif"),
     ("units=True", "--units"),
+    ("multi-process run:", "--distributed:"),
     ("output file (out)", "--out"),
     ("the output directory of a width sweep", "approx sweep --out DIR"),
     ("give a sweep's output directory", "give the folder of 'approx sweep --out DIR'"),
