@@ -173,7 +173,7 @@ def refined_errors(config: SweepConfig, run_dir: str | Path, target: Target, lbf
     errors: dict[Run, float] = {}
     with jax.enable_x64(True):
         data = _to_float64(data32)
-        for bucket in plan_buckets(runs, config.bucket_ratio, config.max_bucket_runs, small_width()):
+        for bucket in plan_buckets(runs, config.bucket_ratio, config.max_bucket_runs, small_width(jax.default_backend() != "cpu")):
             networks = [load_network(run_dir, r.width, r.seed, r.depth) for r in bucket.runs]
             graphdef, params = _padded_state(config, bucket.depth, bucket.width, networks)
             masks = stack_masks([[r.width] * r.depth for r in bucket.runs], [bucket.width] * bucket.depth, jnp.float64)
